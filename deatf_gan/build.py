@@ -1,0 +1,84 @@
+"""Decoding: a genome becomes two ``keras.Model``s. Nothing else lives here.
+
+Every hidden layer is ``Dense(units, initializer) → [BatchNormalization] → activation →
+[Dropout]``. The output layers are fixed, not evolved: the generator ends in
+``Dense(data_dim, dataset output activation)``, the discriminator in ``Dense(1)`` giving a
+logit. Initializer and dropout seeds derive from one integer, so a genome and a seed
+always give the same initial networks.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from deatf_gan.datasets import Dataset
+from deatf_gan.genome import GANGenome, MLPDescriptor
+
+_INITIALIZER_CLASSES = {
+    "glorot_uniform": keras.initializers.GlorotUniform,
+    "glorot_normal": keras.initializers.GlorotNormal,
+    "he_uniform": keras.initializers.HeUniform,
+    "he_normal": keras.initializers.HeNormal,
+    "lecun_uniform": keras.initializers.LecunUniform,
+    "lecun_normal": keras.initializers.LecunNormal,
+    "random_normal": keras.initializers.RandomNormal,
+    "random_uniform": keras.initializers.RandomUniform,
+}
+
+
+def layer_seeds(seed: int, role: str, count: int) -> list[int]:
+    """Independent, reproducible seeds for each layer of one network."""
+    role_key = 0 if role == "generator" else 1
+    return [int(s) for s in np.random.SeedSequence([seed, role_key]).generate_state(count + 1)]
+
+
+def _hidden_stack(x, descriptor: MLPDescriptor, seeds: list[int], prefix: str):
+    for index, (layer, seed) in enumerate(zip(descriptor.layers, seeds)):
+        name = f"{prefix}_{index}"
+        x = keras.layers.Dense(
+            layer.units, kernel_initializer=_INITIALIZER_CLASSES[layer.initializer](seed=seed), name=f"{name}_dense"
+        )(x)
+        if layer.batch_norm:
+            x = keras.layers.BatchNormalization(name=f"{name}_batch_norm")(x)
+        x = keras.layers.Activation(layer.activation, name=f"{name}_{layer.activation}")(x)
+        if layer.dropout > 0:
+            x = keras.layers.Dropout(layer.dropout, seed=seed + 1, name=f"{name}_dropout")(x)
+    return x
+
+
+def build_generator(genome: GANGenome, dataset: Dataset, seed: int) -> keras.Model:
+    """latent (``latent_dim``) → hidden layers → data (``dataset.dim``) in data units."""
+    seeds = layer_seeds(seed, "generator", len(genome.generator.layers))
+    latent = keras.Input((genome.hyperparameters.latent_dim,), name="latent")
+    x = _hidden_stack(latent, genome.generator, seeds, "generator")
+    x = keras.layers.Dense(
+        dataset.dim,
+        activation=dataset.output_activation,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1]),
+        name="generator_output",
+    )(x)
+    if dataset.standardize:
+        x = keras.layers.Normalization(
+            mean=dataset.mean, variance=dataset.variance, invert=True, name="to_data_units"
+        )(x)
+    return keras.Model(latent, x, name="generator")
+
+
+def build_discriminator(genome: GANGenome, dataset: Dataset, seed: int) -> keras.Model:
+    """data (``dataset.dim``) → hidden layers → one linear logit."""
+    seeds = layer_seeds(seed, "discriminator", len(genome.discriminator.layers))
+    data = keras.Input((dataset.dim,), name="data")
+    x = data
+    if dataset.standardize:
+        x = keras.layers.Normalization(mean=dataset.mean, variance=dataset.variance, name="standardize")(x)
+    x = _hidden_stack(x, genome.discriminator, seeds, "discriminator")
+    logit = keras.layers.Dense(
+        1, kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1]), name="logit"
+    )(x)
+    return keras.Model(data, logit, name="discriminator")
+
+
+def build_pair(genome: GANGenome, dataset: Dataset, seed: int) -> tuple[keras.Model, keras.Model]:
+    """Both networks of an individual, initialised reproducibly from ``seed``."""
+    return build_generator(genome, dataset, seed), build_discriminator(genome, dataset, seed)

@@ -1,0 +1,268 @@
+"""Scoring one individual: ``eval_gan``, the context it receives, the result it returns.
+
+The contract every evaluation function follows is ``evaluate(genome, context) -> EvalResult``
+(a custom function may also return a float or a tuple of floats; :func:`check_result`
+turns any of these into a checked :class:`EvalResult`). Fitness measures over the trained
+pair are registered by name in :data:`FITNESSES`, so a config can choose one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from deatf_gan.build import build_pair
+from deatf_gan.datasets import Dataset
+from deatf_gan.errors import DeatfGanError, IndividualFailed
+from deatf_gan.genome import GANGenome
+from deatf_gan.judge import judged_generator_loss
+from deatf_gan.registry import Registry, resolve
+from deatf_gan.training import discriminator_loss, generator_loss, train_pair
+
+WORST_FITNESS = math.inf
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """Everything an evaluation needs besides the genome; the driver builds one per run.
+
+    ``seed`` is the individual's own seed (set per individual by the driver with
+    :meth:`for_seed`): it fixes initial weights, minibatch order and every noise draw.
+    """
+
+    dataset: Dataset
+    steps: int = 1000
+    seed: int = 0
+    latent_stddev: float = 1.0
+    eval_samples: int = 2000
+    fitness: str | Callable = "generator_loss"
+    jit_compile: bool = False
+    keep_weights: bool = True
+
+    def for_seed(self, seed: int) -> "EvalContext":
+        return replace(self, seed=int(seed))
+
+    def build_pair(self, genome: GANGenome) -> tuple[keras.Model, keras.Model]:
+        """The individual's untrained generator and discriminator."""
+        return build_pair(genome, self.dataset, self.seed)
+
+    def train_pair(self, genome: GANGenome, generator: keras.Model, discriminator: keras.Model):
+        """Train the pair with the genome's hyperparameters for ``steps`` generator updates."""
+        return train_pair(
+            generator,
+            discriminator,
+            genome.hyperparameters,
+            self.dataset,
+            self.steps,
+            self.seed,
+            latent_stddev=self.latent_stddev,
+            jit_compile=self.jit_compile,
+        )
+
+
+@dataclass(frozen=True)
+class TrainedPair:
+    """What a fitness measure sees: the trained pair, its data and held-out latent noise."""
+
+    genome: GANGenome
+    generator: keras.Model
+    discriminator: keras.Model
+    dataset: Dataset
+    latent: np.ndarray  # held-out latent samples, never used in training
+    real: np.ndarray  # held-out draw of real samples
+    seed: int = 0  # the individual's seed, for measures that draw more samples
+    latent_stddev: float = 1.0
+
+    def sample(self, count: int, stream: int) -> np.ndarray:
+        """``count`` generated samples from latent stream ``stream`` (fresh, reproducible)."""
+        rng = np.random.default_rng([self.seed, 100 + stream])
+        latent = self.latent_stddev * rng.standard_normal((count, self.genome.hyperparameters.latent_dim))
+        return np.asarray(self.generator(latent.astype(np.float32), training=False))
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """The named result of one evaluation.
+
+    ``fitness`` is minimised (a tuple with several objectives); ``failure`` holds the reason
+    when the individual could not be scored, in which case ``fitness`` is the worst value.
+    """
+
+    fitness: tuple[float, ...]
+    generator_loss: float | None = None
+    discriminator_loss: float | None = None
+    discriminator_accuracy_real: float | None = None
+    discriminator_accuracy_fake: float | None = None
+    generator_parameters: int | None = None
+    discriminator_parameters: int | None = None
+    seconds: float = 0.0
+    failure: str | None = None
+    traceback: str | None = field(default=None, repr=False)
+    extra: dict[str, float] = field(default_factory=dict)
+    weights: tuple[list[np.ndarray], list[np.ndarray]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
+
+    def metrics(self) -> dict[str, Any]:
+        """The diagnostics as plain JSON-ready data (no weights)."""
+        data = {
+            "fitness": list(self.fitness),
+            "generator_loss": self.generator_loss,
+            "discriminator_loss": self.discriminator_loss,
+            "discriminator_accuracy_real": self.discriminator_accuracy_real,
+            "discriminator_accuracy_fake": self.discriminator_accuracy_fake,
+            "generator_parameters": self.generator_parameters,
+            "discriminator_parameters": self.discriminator_parameters,
+            "seconds": self.seconds,
+            "failure": self.failure,
+        }
+        data.update(self.extra)
+        return data
+
+    @classmethod
+    def failed_with(
+        cls, reason: str, objectives: int = 1, seconds: float = 0.0, traceback: str | None = None
+    ) -> "EvalResult":
+        return cls(fitness=(WORST_FITNESS,) * objectives, failure=reason, seconds=seconds, traceback=traceback)
+
+
+FITNESSES: Registry[Callable[[TrainedPair], float]] = Registry("fitness")
+
+
+@FITNESSES.register("generator_loss")
+def fitness_generator_loss(pair: TrainedPair) -> float:
+    """``L_G = -mean log D(G(z))`` on held-out latent samples against the pair's own trained
+    discriminator (both networks in inference mode). Cheap, but a weak discriminator also
+    scores well: it measures the pair, not the generator alone."""
+    fake_logits = pair.discriminator(pair.generator(pair.latent, training=False), training=False)
+    return float(generator_loss(fake_logits))
+
+
+@FITNESSES.register("judged_generator_loss")
+def fitness_judged_generator_loss(pair: TrainedPair) -> float:
+    """``-mean log D_J(G(z))`` against an independent judge discriminator trained from scratch
+    on the frozen generator's samples vs real data (see ``deatf_gan.judge``). Unlike
+    ``generator_loss`` it cannot be lowered by a weak or miscalibrated own discriminator."""
+    fake_train = pair.sample(len(pair.dataset.samples), stream=0)
+    fake_eval = np.asarray(pair.generator(pair.latent, training=False))
+    return judged_generator_loss(pair.dataset.samples, fake_train, fake_eval, seed=pair.seed)
+
+
+def _held_out(context: EvalContext, genome: GANGenome) -> tuple[np.ndarray, np.ndarray]:
+    """Latent and real samples for scoring, from a stream separate from training's."""
+    rng = np.random.default_rng([context.seed, 1])
+    latent = context.latent_stddev * rng.standard_normal((context.eval_samples, genome.hyperparameters.latent_dim))
+    rows = rng.choice(len(context.dataset.samples), size=min(context.eval_samples, len(context.dataset.samples)), replace=False)
+    return latent.astype(np.float32), context.dataset.samples[rows]
+
+
+def eval_gan(genome: GANGenome, context: EvalContext) -> EvalResult:
+    """Build, train and score one individual; fitness is the chosen measure (minimised).
+
+    Diagnostics on held-out samples, models in inference mode: ``L_D`` and ``L_G`` (see
+    ``deatf_gan.training``), the share of real samples the discriminator calls real (logit > 0)
+    and of fakes it calls fake (logit < 0), parameter counts and seconds. A NaN or inf
+    anywhere fails the individual instead of the run.
+    """
+    start = time.perf_counter()
+    fitness_fn = resolve(FITNESSES, context.fitness)
+    generator, discriminator = context.build_pair(genome)
+    context.train_pair(genome, generator, discriminator)
+    latent, real = _held_out(context, genome)
+    pair = TrainedPair(
+        genome, generator, discriminator, context.dataset, latent, real, context.seed, context.latent_stddev
+    )
+    fitness = fitness_fn(pair)
+    fake_logits = discriminator(generator(latent, training=False), training=False)
+    real_logits = discriminator(real, training=False)
+    result = EvalResult(
+        fitness=(float(fitness),),
+        generator_loss=float(generator_loss(fake_logits)),
+        discriminator_loss=float(discriminator_loss(fake_logits, real_logits)),
+        discriminator_accuracy_real=float(tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))),
+        discriminator_accuracy_fake=float(tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))),
+        generator_parameters=int(generator.count_params()),
+        discriminator_parameters=int(discriminator.count_params()),
+        seconds=time.perf_counter() - start,
+        weights=(generator.get_weights(), discriminator.get_weights()) if context.keep_weights else None,
+    )
+    return check_result(result)
+
+
+def check_result(value: Any, objectives: int = 1) -> EvalResult:
+    """Turn what an evaluation returned into a checked :class:`EvalResult`.
+
+    Accepts an EvalResult, a float or a tuple of floats. A wrong type, a wrong number of
+    values, or a NaN or inf in the fitness or any diagnostic gives a failed result with the
+    reason; it never raises.
+    """
+    if isinstance(value, EvalResult):
+        result = value
+    elif isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool):
+        result = EvalResult(fitness=(float(value),))
+    elif isinstance(value, (tuple, list)) and all(
+        isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) for v in value
+    ):
+        result = EvalResult(fitness=tuple(float(v) for v in value))
+    else:
+        return EvalResult.failed_with(
+            f"evaluation returned {type(value).__name__}; expected a float, a tuple of floats or an EvalResult",
+            objectives,
+        )
+    if result.failed:
+        return result
+    if len(result.fitness) != objectives:
+        return EvalResult.failed_with(
+            f"evaluation returned {len(result.fitness)} fitness values; the config expects {objectives}",
+            objectives,
+            result.seconds,
+        )
+    bad = [name for name, number in _numbers(result) if not math.isfinite(number)]
+    if bad:
+        return EvalResult.failed_with(f"non-finite value in {', '.join(bad)}", objectives, result.seconds)
+    return result
+
+
+_DIAGNOSTICS = ("generator_loss", "discriminator_loss", "discriminator_accuracy_real", "discriminator_accuracy_fake")
+
+
+def _numbers(result: EvalResult):
+    """Every number in the result that was given (diagnostics a custom function leaves out are None)."""
+    for index, value in enumerate(result.fitness):
+        yield f"fitness[{index}]", value
+    for name in _DIAGNOSTICS:
+        if getattr(result, name) is not None:
+            yield name, getattr(result, name)
+    yield from result.extra.items()
+
+
+def evaluate_safely(evaluate: Callable, genome: GANGenome, context: EvalContext, objectives: int = 1) -> EvalResult:
+    """Run one evaluation so that only the run's own errors escape.
+
+    ``IndividualFailed`` and any other exception of the evaluation fail this individual
+    (reason and traceback recorded); a ``DeatfGanError`` such as a ConfigError aborts the
+    run, since it would fail every individual alike. The Keras session is cleared
+    afterwards so that models do not pile up in the process.
+    """
+    start = time.perf_counter()
+    try:
+        return check_result(evaluate(genome, context), objectives)
+    except IndividualFailed as error:
+        return EvalResult.failed_with(str(error), objectives, time.perf_counter() - start)
+    except DeatfGanError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a broken individual must not end the run
+        return EvalResult.failed_with(
+            f"{type(error).__name__}: {error}", objectives, time.perf_counter() - start, traceback.format_exc()
+        )
+    finally:
+        keras.backend.clear_session()

@@ -1,0 +1,293 @@
+"""The generation loop: variation, evaluating only invalid individuals, hall of fame, logbook, hooks.
+
+DEAP supplies the fitness class, the hall of fame and the logbook; the loop itself is our
+own (DEAP's ``eaMuPlusLambda`` has no hooks), and every random choice comes from one
+NumPy generator seeded by the config, never from global state. The loop only ever calls
+variation, selection, and ``map`` over evaluation jobs, so parallelism is swapping ``map``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+from deap import base, tools
+
+from deatf_gan.config import Config
+from deatf_gan.datasets import Dataset, load_dataset
+from deatf_gan.errors import GenomeError
+from deatf_gan.evaluation import EvalContext, EvalResult, eval_gan, evaluate_safely
+from deatf_gan.genome import GANGenome, SearchSpace
+from deatf_gan.operators import crossover, mutate
+
+
+class FitnessMin(base.Fitness):
+    """Single-objective, minimised (the generator loss, or another registered measure)."""
+
+    weights = (-1.0,)
+
+
+class Individual:
+    """A genome with its DEAP fitness and its record: id, lineage, birth generation, result.
+
+    Defined once at module level so it pickles; workers only ever see the plain genome.
+    """
+
+    def __init__(self, genome: GANGenome, id: int, born: int, seed: int, parents=(), operators=()):
+        self.genome = genome
+        self.fitness = FitnessMin()
+        self.id = id
+        self.born = born
+        self.seed = seed
+        self.parents = tuple(parents)
+        self.operators = tuple(operators)
+        self.result: EvalResult | None = None
+
+    def __repr__(self) -> str:
+        return f"Individual(id={self.id}, fitness={self.fitness.values})"
+
+    @property
+    def failed(self) -> bool:
+        return self.result is not None and self.result.failed
+
+
+@dataclass
+class GenerationState:
+    """What hooks see after each generation (and at the start and end of the run)."""
+
+    config: Config
+    dataset: Dataset
+    generation: int
+    population: list[Individual]
+    hall_of_fame: tools.HallOfFame
+    logbook: tools.Logbook
+    evaluated: list[Individual] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Hook:
+    """Base reporter: override what you need. A checkpointer or a printer is one of these."""
+
+    def on_start(self, state: GenerationState) -> None: ...
+
+    def on_generation(self, state: GenerationState) -> None: ...
+
+    def on_end(self, state: GenerationState) -> None: ...
+
+
+@dataclass(frozen=True)
+class EvolutionResult:
+    config: Config
+    population: list[Individual]
+    logbook: tools.Logbook
+    hall_of_fame: tools.HallOfFame
+
+    @property
+    def best(self) -> Individual:
+        return self.hall_of_fame[0]
+
+
+# --- selection (seeded; DEAP's selectors use the global ``random`` module) ---------------------
+
+
+def select_tournament(individuals: Sequence[Individual], k: int, rng: np.random.Generator, size: int) -> list[Individual]:
+    """``k`` winners of tournaments among ``size`` aspirants drawn with replacement."""
+    chosen = []
+    for _ in range(k):
+        aspirants = [individuals[int(i)] for i in rng.integers(len(individuals), size=size)]
+        chosen.append(max(aspirants, key=lambda ind: ind.fitness))
+    return chosen
+
+
+def select_best(individuals: Sequence[Individual], k: int, rng: np.random.Generator, size: int = 0) -> list[Individual]:
+    """The ``k`` fittest (a stable sort, so ties keep population order)."""
+    return sorted(individuals, key=lambda ind: ind.fitness, reverse=True)[:k]
+
+
+SELECTIONS = {"tournament": select_tournament, "best": select_best}
+
+
+# --- the loop ---------------------------------------------------------------------------------
+
+
+def individual_seed(run_seed: int, individual_id: int) -> int:
+    """Each individual's own seed: a function of the run seed and its id only, so results
+    do not depend on evaluation order or on which worker runs them."""
+    return int(np.random.SeedSequence([run_seed, individual_id]).generate_state(1)[0] % (2**31 - 1))
+
+
+def _evaluate_job(evaluate: Callable, context: EvalContext, job: tuple[GANGenome, int]) -> EvalResult:
+    genome, seed = job
+    return evaluate_safely(evaluate, genome, context.for_seed(seed))
+
+
+class _Evolution:
+    """One run's mutable state; :func:`evolve` is the public entry point."""
+
+    def __init__(self, config: Config, evaluate: Callable, map_fn: Callable, hooks: Iterable[Hook], dataset: Dataset | None):
+        self.config = config
+        self.space: SearchSpace = config.build_search_space()
+        self.rng = np.random.default_rng(config.seed)
+        self.dataset = dataset if dataset is not None else load_dataset(config.data.name, config.data.params, config.seed)
+        self.context = EvalContext(
+            dataset=self.dataset,
+            steps=config.training.steps,
+            latent_stddev=config.training.latent_stddev,
+            eval_samples=config.training.eval_samples,
+            fitness=config.evaluation.fitness,
+            jit_compile=config.training.jit_compile,
+        )
+        self.evaluate = evaluate
+        self.map_fn = map_fn
+        self.hooks = list(hooks)
+        self.next_id = 0
+        evo = config.evolution
+        self.hall_of_fame = tools.HallOfFame(evo.hall_of_fame, similar=lambda a, b: a.genome == b.genome)
+        self.logbook = tools.Logbook()
+        self.logbook.header = ["gen", "evaluated", "failures", "min", "mean", "max", "std", "best", "seconds"]
+        selection = SELECTIONS[evo.selection.method]
+        self.select = functools.partial(selection, size=evo.selection.tournament_size)
+
+    def new_individual(self, genome: GANGenome, born: int, parents=(), operators=()) -> Individual:
+        individual = Individual(genome, self.next_id, born, individual_seed(self.config.seed, self.next_id), parents, operators)
+        self.next_id += 1
+        try:
+            self.space.validate(genome)
+        except GenomeError as error:
+            # A user operator produced a genome outside the space: fail this child, keep the run.
+            self._assign(individual, EvalResult.failed_with(f"operator {'+'.join(operators)} produced an invalid genome: {error}"))
+        return individual
+
+    def _assign(self, individual: Individual, result: EvalResult) -> None:
+        individual.result = result
+        individual.fitness.values = result.fitness
+
+    def evaluate_invalid(self, individuals: Sequence[Individual]) -> list[Individual]:
+        invalid = [ind for ind in individuals if not ind.fitness.valid]
+        job = functools.partial(_evaluate_job, self.evaluate, self.context)
+        for individual, result in zip(invalid, self.map_fn(job, [(ind.genome, ind.seed) for ind in invalid])):
+            self._assign(individual, result)
+        return invalid
+
+    # variation: every child is a new Individual; reproduction keeps the parent as is
+    def _mutant(self, parent: Individual, generation: int) -> Individual:
+        genome, name = mutate(parent.genome, self.space, self.rng, self.config.evolution.mutations)
+        return self.new_individual(genome, generation, (parent.id,), (name,) if name else ())
+
+    def _cross(self, a: Individual, b: Individual, generation: int) -> tuple[Individual, Individual]:
+        child_a, child_b, name = crossover(a.genome, b.genome, self.space, self.rng, self.config.evolution.crossovers)
+        return (
+            self.new_individual(child_a, generation, (a.id, b.id), (name,)),
+            self.new_individual(child_b, generation, (b.id, a.id), (name,)),
+        )
+
+    def vary_or(self, population: list[Individual], generation: int) -> list[Individual]:
+        """DEAP's varOr: each offspring comes from crossover, mutation or reproduction."""
+        evo = self.config.evolution
+        offspring = []
+        for _ in range(evo.offspring):
+            roll = self.rng.random()
+            if roll < evo.crossover_probability and len(population) > 1:
+                i, j = self.rng.choice(len(population), size=2, replace=False)
+                offspring.append(self._cross(population[int(i)], population[int(j)], generation)[0])
+            elif roll < evo.crossover_probability + evo.mutation_probability:
+                offspring.append(self._mutant(population[int(self.rng.integers(len(population)))], generation))
+            else:
+                offspring.append(copy.deepcopy(population[int(self.rng.integers(len(population)))]))
+        return offspring
+
+    def vary_and(self, population: list[Individual], generation: int) -> list[Individual]:
+        """DEAP's varAnd for the simple GA: pairwise crossover, then mutation of each child."""
+        evo = self.config.evolution
+        offspring = list(self.select(population, len(population), self.rng))
+        for i in range(1, len(offspring), 2):
+            if self.rng.random() < evo.crossover_probability:
+                offspring[i - 1], offspring[i] = self._cross(offspring[i - 1], offspring[i], generation)
+        for i, individual in enumerate(offspring):
+            if self.rng.random() >= evo.mutation_probability:
+                continue
+            if individual.born == generation:  # a crossover child: record both operators, same parents
+                genome, name = mutate(individual.genome, self.space, self.rng, evo.mutations)
+                offspring[i] = self.new_individual(
+                    genome, generation, individual.parents, individual.operators + ((name,) if name else ())
+                )
+            else:
+                offspring[i] = self._mutant(individual, generation)
+        return offspring
+
+    def next_population(self, population: list[Individual], generation: int) -> tuple[list[Individual], list[Individual]]:
+        evo = self.config.evolution
+        if evo.algorithm == "simple":
+            offspring = self.vary_and(population, generation)
+            return offspring, self.evaluate_invalid(offspring)
+        offspring = self.vary_or(population, generation)
+        evaluated = self.evaluate_invalid(offspring)
+        pool = population + offspring if evo.algorithm == "mu_plus_lambda" else offspring
+        return self.select(pool, evo.population, self.rng), evaluated
+
+    def record(self, generation: int, population: list[Individual], evaluated: list[Individual], seconds: float) -> None:
+        self.hall_of_fame.update([ind for ind in evaluated if not ind.failed])
+        for individual in evaluated:  # trained weights are kept only by hall-of-fame members
+            if individual.result is not None and individual.result.weights is not None:
+                individual.result = replace(individual.result, weights=None)
+        values = np.array([ind.fitness.values[0] for ind in population if not ind.failed], dtype=float)
+        stats = (
+            dict(min=values.min(), mean=values.mean(), max=values.max(), std=values.std())
+            if values.size
+            else dict(min=math.nan, mean=math.nan, max=math.nan, std=math.nan)
+        )
+        best = self.hall_of_fame[0].fitness.values[0] if len(self.hall_of_fame) else math.nan
+        self.logbook.record(
+            gen=generation,
+            evaluated=len(evaluated),
+            failures=sum(ind.failed for ind in evaluated),
+            best=best,
+            seconds=round(seconds, 3),
+            **{k: float(v) for k, v in stats.items()},
+        )
+
+    def state(self, generation: int, population, evaluated=(), seconds: float = 0.0) -> GenerationState:
+        return GenerationState(
+            self.config, self.dataset, generation, population, self.hall_of_fame, self.logbook, list(evaluated), seconds
+        )
+
+    def run(self) -> EvolutionResult:
+        evo = self.config.evolution
+        start = time.perf_counter()
+        population = [self.new_individual(self.space.sample(self.rng), 0) for _ in range(evo.population)]
+        for hook in self.hooks:
+            hook.on_start(self.state(0, population))
+        for generation in range(evo.generations + 1):
+            generation_start = time.perf_counter()
+            if generation == 0:
+                evaluated = self.evaluate_invalid(population)
+            else:
+                population, evaluated = self.next_population(population, generation)
+            seconds = time.perf_counter() - generation_start
+            self.record(generation, population, evaluated, seconds)
+            for hook in self.hooks:
+                hook.on_generation(self.state(generation, population, evaluated, seconds))
+        final = self.state(evo.generations, population, seconds=time.perf_counter() - start)
+        for hook in self.hooks:
+            hook.on_end(final)
+        return EvolutionResult(self.config, population, self.logbook, self.hall_of_fame)
+
+
+def evolve(
+    config: Config,
+    evaluate: Callable = eval_gan,
+    map_fn: Callable = map,
+    hooks: Iterable[Hook] = (),
+    dataset: Dataset | None = None,
+) -> EvolutionResult:
+    """Run a whole evolution and return the final population, logbook and hall of fame.
+
+    ``evaluate(genome, context)`` scores one individual (default :func:`eval_gan`);
+    ``map_fn`` evaluates a generation's jobs (builtin ``map`` runs them in this process).
+    """
+    return _Evolution(config, evaluate, map_fn, hooks, dataset).run()

@@ -1,0 +1,37 @@
+"""Search space and genome records (plain data, no TensorFlow)."""
+
+from deatf_gan.genome.records import (
+    ACTIVATIONS,
+    INITIALIZERS,
+    OPTIMIZERS,
+    GANGenome,
+    Hyperparameters,
+    LayerGene,
+    MLPDescriptor,
+)
+from deatf_gan.genome.space import (
+    ROLES,
+    Choice,
+    FloatRange,
+    HyperparameterSpace,
+    IntRange,
+    NetworkSpace,
+    SearchSpace,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITIALIZERS",
+    "OPTIMIZERS",
+    "ROLES",
+    "Choice",
+    "FloatRange",
+    "GANGenome",
+    "HyperparameterSpace",
+    "Hyperparameters",
+    "IntRange",
+    "LayerGene",
+    "MLPDescriptor",
+    "NetworkSpace",
+    "SearchSpace",
+]

@@ -1,0 +1,141 @@
+"""GAN losses (small pure functions) and the compiled training loop of one pair.
+
+Losses work on logits with TensorFlow's numerically stable sigmoid cross-entropy,
+``softplus(-l)`` for ``-log σ(l)`` and ``softplus(l)`` for ``-log(1 - σ(l))``, never on
+probabilities (Goodfellow et al. 2014, "Generative Adversarial Nets", §3 and the
+non-saturating generator objective).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from deatf_gan.datasets import Dataset
+from deatf_gan.genome import Hyperparameters
+
+
+def generator_loss(fake_logits):
+    """Non-saturating generator loss ``L_G = -mean log D(G(z))``.
+
+    With ``D = σ(l)`` this is ``mean softplus(-l)`` over the fake logits ``l``.
+    """
+    return tf.reduce_mean(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.ones_like(fake_logits), logits=fake_logits)
+    )
+
+
+def discriminator_loss(fake_logits, real_logits):
+    """Discriminator loss ``L_D = -mean log D(x) - mean log(1 - D(G(z)))``.
+
+    With ``D = σ(l)`` this is ``mean softplus(-l_real) + mean softplus(l_fake)``.
+    """
+    real = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.ones_like(real_logits), logits=real_logits)
+    fake = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.zeros_like(fake_logits), logits=fake_logits)
+    return tf.reduce_mean(real) + tf.reduce_mean(fake)
+
+
+_OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "rmsprop": keras.optimizers.RMSprop,
+    "sgd": keras.optimizers.SGD,
+}
+
+
+def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+    """The genome's optimizer with the genome's learning rate (Keras defaults otherwise)."""
+    return _OPTIMIZERS[name](learning_rate=learning_rate)
+
+
+def minibatch_indices(n_samples: int, batch_size: int, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` minibatches of row indices drawn from successive shuffled epochs."""
+    needed = batch_size * count
+    epochs = -(-needed // n_samples)
+    order = np.concatenate([rng.permutation(n_samples) for _ in range(epochs)])[:needed]
+    return order.reshape(count, batch_size).astype(np.int32)
+
+
+def latent_noise(noise_seed: int, draw, shape: tuple[int, int], stddev: float = 1.0):
+    """Latent batch number ``draw``: ``z ~ N(0, stddev²)`` from a stateless op keyed by
+    ``(noise_seed, draw)``, so every draw is fresh and none depends on global random state."""
+    key = tf.stack([tf.constant(noise_seed, tf.int64), tf.cast(draw, tf.int64)])
+    return stddev * tf.random.stateless_normal(shape, seed=key)
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """Losses of the last training step (on that step's batches, models in training mode)."""
+
+    generator_loss: float
+    discriminator_loss: float
+    steps: int
+
+
+def train_pair(
+    generator: keras.Model,
+    discriminator: keras.Model,
+    hyperparameters: Hyperparameters,
+    dataset: Dataset,
+    steps: int,
+    seed: int,
+    latent_stddev: float = 1.0,
+    jit_compile: bool = False,
+    generator_loss_fn: Callable = generator_loss,
+    discriminator_loss_fn: Callable = discriminator_loss,
+) -> TrainingOutcome:
+    """Train the pair for ``steps`` generator updates inside one ``tf.function``.
+
+    Each generator update follows ``discriminator_steps`` discriminator updates. Every
+    update draws a fresh latent batch ``z ~ N(0, latent_stddev²)`` from stateless random
+    ops keyed by ``(seed, draw number)``, so noise never repeats and never depends on what
+    the process ran before; real minibatches come from shuffled epochs of the data. The
+    genome's optimizer, both learning rates, batch size, latent size and discriminator
+    steps are all used.
+    """
+    h = hyperparameters
+    rng = np.random.default_rng(seed)
+    d_steps = h.discriminator_steps
+    batches = minibatch_indices(len(dataset.samples), h.batch_size, steps * d_steps, rng)
+    noise_seed = int(rng.integers(2**31 - 1))
+    g_optimizer = make_optimizer(h.optimizer, h.generator_learning_rate)
+    d_optimizer = make_optimizer(h.optimizer, h.discriminator_learning_rate)
+    g_optimizer.build(generator.trainable_variables)
+    d_optimizer.build(discriminator.trainable_variables)
+    latent_shape = (h.batch_size, h.latent_dim)
+
+    def latent(draw):
+        return latent_noise(noise_seed, draw, latent_shape, latent_stddev)
+
+    def loop(data, batches, n_steps):
+        def body(step, _g_loss, _d_loss):
+            d_loss = tf.constant(0.0)
+            for k in range(d_steps):
+                real = tf.gather(data, batches[step * d_steps + k])
+                z = latent(step * (d_steps + 1) + k)
+                with tf.GradientTape() as tape:
+                    fake = generator(z, training=True)
+                    d_loss = discriminator_loss_fn(
+                        discriminator(fake, training=True), discriminator(real, training=True)
+                    )
+                grads = tape.gradient(d_loss, discriminator.trainable_variables)
+                d_optimizer.apply(grads, discriminator.trainable_variables)
+            z = latent(step * (d_steps + 1) + d_steps)
+            with tf.GradientTape() as tape:
+                g_loss = generator_loss_fn(discriminator(generator(z, training=True), training=True))
+            grads = tape.gradient(g_loss, generator.trainable_variables)
+            g_optimizer.apply(grads, generator.trainable_variables)
+            return step + 1, g_loss, d_loss
+
+        zero = tf.constant(0.0)
+        _, g_loss, d_loss = tf.while_loop(lambda step, *_: step < n_steps, body, (tf.constant(0), zero, zero))
+        return g_loss, d_loss
+
+    compiled = tf.function(loop, jit_compile=jit_compile, reduce_retracing=True)
+    g_loss, d_loss = compiled(
+        tf.constant(dataset.samples), tf.constant(batches), tf.constant(steps, tf.int32)
+    )
+    return TrainingOutcome(float(g_loss), float(d_loss), steps)

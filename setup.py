@@ -1,0 +1,19 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="deatf_gan",
+    version="0.1.0",
+    description="Neuroevolution of GAN architectures with DEAP and TensorFlow/Keras 3",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["deatf_gan", "deatf_gan.*"]),
+    python_requires=">=3.10",
+    install_requires=["deap>=1.4", "numpy>=1.24", "PyYAML>=6.0"],
+    extras_require={
+        # The CPU-only wheel: never pulls the multi-GB CUDA build.
+        "cpu": ["tensorflow-cpu>=2.16,<2.22"],
+        "gpu": ["tensorflow[and-cuda]>=2.16,<2.22"],
+        "test": ["pytest>=7", "hypothesis>=6"],
+    },
+    entry_points={"console_scripts": ["deatf-gan=deatf_gan.cli:main"]},
+)

@@ -1,0 +1,101 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import yaml
+
+from deatf_gan.cli import main
+from tests.conftest import TINY_RUN
+
+BAD = sorted((Path(__file__).parent / "bad_configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
+def test_bad_config_exits_2_naming_the_key(path, capsys, tmp_path):
+    assert main(["run", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("deatf-gan: error: ")
+    assert path.read_text().splitlines()[0].removeprefix("# expect: ") in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_config_on_the_real_command_line_has_no_traceback(tmp_path):
+    bad = Path(__file__).parent / "bad_configs" / "negative_population.yaml"
+    done = subprocess.run(
+        [sys.executable, "-m", "deatf_gan", "run", str(bad), "--out", str(tmp_path / "r")], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "evolution.population" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_bad_set_exits_2(capsys, tmp_path):
+    config = Path(__file__).resolve().parent.parent / "configs" / "gaussian_1d.yaml"
+    assert main(["run", str(config), "--out", str(tmp_path / "r"), "--set", "evolution.population=zero"]) == 2
+    assert "evolution.population" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    config = root / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY_RUN))
+    out = root / "run"
+    assert main(["run", str(config), "--out", str(out), "--set", "evolution.generations=2"]) == 0
+    return out
+
+
+def test_run_writes_a_loadable_hall_of_fame(finished_run):
+    ranks = sorted((finished_run / "hall_of_fame").iterdir())
+    assert [p.name for p in ranks] == ["rank_1", "rank_2"]
+    previous = -np.inf
+    for rank in ranks:
+        assert {p.name for p in rank.iterdir()} == {"genome.json", "generator.keras", "discriminator.keras", "metrics.json"}
+        genome = json.loads((rank / "genome.json").read_text())
+        metrics = json.loads((rank / "metrics.json").read_text())
+        assert metrics["fitness"][0] >= previous
+        previous = metrics["fitness"][0]
+        generator = keras.models.load_model(rank / "generator.keras")
+        discriminator = keras.models.load_model(rank / "discriminator.keras")
+        z = np.random.default_rng(0).normal(size=(5, genome["hyperparameters"]["latent_dim"])).astype(np.float32)
+        samples = generator(z)
+        assert samples.shape == (5, 1)
+        assert discriminator(samples).shape == (5, 1)
+        assert len(generator.layers) >= len(genome["generator"]["layers"]) + 2
+
+
+def test_run_writes_config_and_logbook(finished_run):
+    from deatf_gan.config import load_config
+
+    config = load_config(finished_run / "config.yaml")
+    assert config.evolution.generations == 2
+    rows = [json.loads(line) for line in (finished_run / "logbook.jsonl").read_text().splitlines()]
+    assert [row["gen"] for row in rows] == [0, 1, 2]
+    assert rows[0]["evaluated"] == 3
+    csv_lines = (finished_run / "logbook.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("gen,evaluated,failures,min,mean,max")
+    assert len(csv_lines) == 4
+
+
+def test_existing_run_directory_is_not_overwritten(finished_run, capsys):
+    config = finished_run / "config.yaml"
+    assert main(["run", str(config), "--out", str(finished_run)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (finished_run / "hall_of_fame" / "rank_1" / "generator.keras").exists()
+
+
+def test_import_without_tensorflow_names_the_extras(tmp_path):
+    fake = tmp_path / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('No module named tensorflow')\n")
+    done = subprocess.run(
+        [sys.executable, "-c", "import deatf_gan"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": f"{tmp_path}:{Path(__file__).resolve().parent.parent}", "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode != 0
+    assert "deatf_gan[cpu]" in done.stderr and "deatf_gan[gpu]" in done.stderr

@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from deatf_gan.config import Config, apply_overrides, config_from_dict, config_to_dict, load_config, save_config
+from deatf_gan.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+BAD = sorted((Path(__file__).parent / "bad_configs").glob("*.yaml"))
+
+
+def _expected(path: Path) -> str:
+    return path.read_text().splitlines()[0].removeprefix("# expect: ")
+
+
+def test_shipped_configs_load():
+    for path in sorted((ROOT / "configs").glob("*.yaml")):
+        assert isinstance(load_config(path), Config)
+
+
+def test_save_round_trips(tmp_path):
+    config = load_config(ROOT / "configs" / "gaussian_1d.yaml")
+    save_config(config, tmp_path / "c.yaml")
+    assert load_config(tmp_path / "c.yaml") == config
+    assert config_from_dict(config_to_dict(config)) == config
+
+
+def test_defaults_fill_missing_sections():
+    config = config_from_dict({"evolution": {"generations": 2}})
+    assert config.evolution.generations == 2
+    assert config.evolution.population == Config().evolution.population
+
+
+@pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
+def test_bad_config_is_rejected_naming_the_key(path):
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert _expected(path) in str(error.value)
+
+
+def test_overrides_set_nested_values():
+    raw = apply_overrides({"evolution": {"population": 4}}, ["evolution.generations=7", "search_space.generator.activations=[relu, tanh]"])
+    config = config_from_dict(raw)
+    assert config.evolution.generations == 7 and config.evolution.population == 4
+    assert config.search_space.generator.activations == ("relu", "tanh")
+
+
+def test_bad_override_is_a_config_error():
+    with pytest.raises(ConfigError, match="key.path=value"):
+        apply_overrides({}, ["evolution.generations"])
+    with pytest.raises(ConfigError, match="evolution.generations: cannot set"):
+        apply_overrides({"evolution": {"generations": 3}}, ["evolution.generations.x=1"])
+
+
+def test_yaml_scientific_notation_without_dot_is_a_number():
+    config = config_from_dict(yaml.safe_load("search_space: {hyperparameters: {generator_learning_rate: {min: 1e-5, max: 1e-2}}}"))
+    assert config.search_space.hyperparameters.generator_learning_rate.min == 1e-5
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")

@@ -1,0 +1,104 @@
+import math
+
+import pytest
+
+from deatf_gan.config import config_from_dict
+from deatf_gan.evaluation import EvalResult
+from deatf_gan.evolution import Hook, evolve
+from tests.conftest import TINY_RUN
+
+
+def _config(**evolution):
+    raw = {**TINY_RUN, "evolution": {**TINY_RUN["evolution"], **evolution}}
+    return config_from_dict(raw)
+
+
+def test_same_seed_gives_identical_hall_of_fame():
+    config = _config(generations=1)
+    first, second = evolve(config), evolve(config)
+    assert [m.fitness.values for m in first.hall_of_fame] == [m.fitness.values for m in second.hall_of_fame]
+    assert [m.genome for m in first.hall_of_fame] == [m.genome for m in second.hall_of_fame]
+
+
+def _cheap(genome, context):
+    """A real-valued score without training, to exercise the loop quickly: fewer units is better."""
+    return float(sum(layer.units for layer in genome.generator.layers + genome.discriminator.layers))
+
+
+@pytest.mark.parametrize("algorithm", ["mu_plus_lambda", "mu_comma_lambda", "simple"])
+@pytest.mark.parametrize("selection", ["tournament", "best"])
+def test_every_algorithm_runs_and_only_invalid_individuals_are_evaluated(algorithm, selection):
+    config = _config(algorithm=algorithm, generations=4, population=6, offspring=8, selection={"method": selection})
+    seen = []
+
+    def counting(genome, context):
+        seen.append(context.seed)
+        return _cheap(genome, context)
+
+    result = evolve(config, evaluate=counting)
+    assert len(result.population) == 6
+    assert [row["gen"] for row in result.logbook] == [0, 1, 2, 3, 4]
+    assert sum(row["evaluated"] for row in result.logbook) == len(seen)
+    assert len(set(seen)) == len(seen)  # nobody is evaluated twice
+    best = result.hall_of_fame[0].fitness.values[0]
+    assert best <= min(row["min"] for row in result.logbook)
+
+
+def test_mu_plus_lambda_with_best_selection_never_gets_worse():
+    result = evolve(_config(generations=5, selection={"method": "best"}), evaluate=_cheap)
+    minima = [row["min"] for row in result.logbook]
+    assert minima == sorted(minima, reverse=True)
+    assert minima[-1] < minima[0]
+
+
+def test_failing_individuals_are_recorded_and_the_run_goes_on():
+    calls = []
+
+    def flaky(genome, context):
+        calls.append(1)
+        if len(calls) % 2:
+            raise RuntimeError("simulated crash")
+        return float("nan") if len(calls) % 4 == 0 else 1.0
+
+    failures = []
+
+    class Collect(Hook):
+        def on_generation(self, state):
+            failures.extend(ind for ind in state.evaluated if ind.failed)
+
+    result = evolve(_config(generations=2), evaluate=flaky, hooks=[Collect()])
+    assert failures and sum(row["failures"] for row in result.logbook) == len(failures)
+    reasons = {ind.result.failure.split(":")[0] for ind in failures}
+    assert reasons <= {"RuntimeError", "non-finite value in fitness[0]"}
+    assert all(ind.fitness.values == (math.inf,) for ind in failures)
+    assert all(not member.failed for member in result.hall_of_fame)
+
+
+def test_lineage_is_recorded():
+    result = evolve(_config(generations=3), evaluate=_cheap)
+    children = [ind for ind in result.population if ind.born > 0]
+    assert children
+    for child in children:
+        assert child.parents and child.operators
+
+
+def test_hooks_see_every_generation():
+    events = []
+
+    class Record(Hook):
+        def on_start(self, state):
+            events.append("start")
+
+        def on_generation(self, state):
+            events.append(state.generation)
+
+        def on_end(self, state):
+            events.append("end")
+
+    evolve(_config(generations=2), evaluate=_cheap, hooks=[Record()])
+    assert events == ["start", 0, 1, 2, "end"]
+
+
+def test_evaluate_may_return_a_result_record():
+    result = evolve(_config(generations=1), evaluate=lambda g, c: EvalResult(fitness=(_cheap(g, c),)))
+    assert result.hall_of_fame[0].fitness.valid
