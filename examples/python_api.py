@@ -7,7 +7,6 @@ call ``evolve``, and read the hall of fame. A fitness measure is any function of
 trained pair that returns a number to minimise; register it to name it in a config.
 """
 
-import numpy as np
 
 import deatf_gan
 from deatf_gan.evaluation import FITNESSES

@@ -99,3 +99,14 @@ def test_import_without_tensorflow_names_the_extras(tmp_path):
     )
     assert done.returncode != 0
     assert "deatf_gan[cpu]" in done.stderr and "deatf_gan[gpu]" in done.stderr
+
+
+def test_sample_example_reads_a_finished_run(finished_run):
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "sample_hall_of_fame.py"
+    spec = importlib.util.spec_from_file_location("sample_hall_of_fame", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    moments = module.main(str(finished_run), count=500)
+    assert len(moments) == 2 and all(np.isfinite(m).all() for m in moments)

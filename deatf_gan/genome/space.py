@@ -7,7 +7,7 @@ moves, so operators never carry bounds around and genomes never copy them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
