@@ -102,3 +102,13 @@ def test_fitness_registry_accepts_plain_callables(context):
     result = eval_gan(small_genome(), replace(context, fitness=mean_of_samples))
     assert 0 < result.fitness[0] < 20
     assert "generator_loss" in FITNESSES
+
+
+def test_judged_fitness_prefers_the_trained_generator(context):
+    from dataclasses import replace
+
+    judged = replace(context, fitness="judged_generator_loss")
+    good = eval_gan(small_genome(), judged)
+    broken = eval_gan(small_genome(generator_learning_rate=0.0), judged)
+    assert good.fitness[0] < broken.fitness[0]
+    assert good.fitness[0] != pytest.approx(good.generator_loss)  # judged, not the own discriminator
