@@ -8,12 +8,13 @@ setup(
     long_description_content_type="text/markdown",
     packages=find_packages(include=["deatf_gan", "deatf_gan.*"]),
     python_requires=">=3.10",
-    install_requires=["deap>=1.4", "numpy>=1.24", "PyYAML>=6.0"],
+    install_requires=["cloudpickle>=2.2", "deap>=1.4", "matplotlib>=3.7", "numpy>=1.24", "PyYAML>=6.0"],
     extras_require={
         # The CPU-only wheel: never pulls the multi-GB CUDA build.
         "cpu": ["tensorflow-cpu>=2.16,<2.22"],
         "gpu": ["tensorflow[and-cuda]>=2.16,<2.22"],
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "dask": ["dask[distributed]>=2024.1"],
+        "test": ["pytest>=7", "hypothesis>=6", "dask[distributed]>=2024.1"],
     },
     entry_points={"console_scripts": ["deatf-gan=deatf_gan.cli:main"]},
 )

@@ -14,6 +14,7 @@ from deatf_gan.evaluation import FITNESSES, EvalContext, EvalResult, eval_gan
 from deatf_gan.evolution import EvolutionResult, Hook, Individual, evolve
 from deatf_gan.genome import GANGenome, Hyperparameters, LayerGene, MLPDescriptor, SearchSpace
 from deatf_gan.operators import CROSSOVERS, MUTATIONS
+from deatf_gan.runs import load_run, resume_run
 from deatf_gan.training import discriminator_loss, generator_loss
 
 __version__ = "0.1.0"
@@ -45,5 +46,7 @@ __all__ = [
     "evolve",
     "generator_loss",
     "load_config",
+    "load_run",
+    "resume_run",
     "save_config",
 ]

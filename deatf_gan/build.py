@@ -1,7 +1,7 @@
 """Decoding: a genome becomes two ``keras.Model``s. Nothing else lives here.
 
 Every hidden layer is ``Dense(units, initializer) → [BatchNormalization] → activation →
-[Dropout]``. The output layers are fixed, not evolved: the generator ends in
+[Dropout]`` (the Dense has no bias when batch norm follows). The output layers are fixed, not evolved: the generator ends in
 ``Dense(data_dim, dataset output activation)``, the discriminator in ``Dense(1)`` giving a
 logit. Initializer and dropout seeds derive from one integer, so a genome and a seed
 always give the same initial networks.
@@ -36,8 +36,13 @@ def layer_seeds(seed: int, role: str, count: int) -> list[int]:
 def _hidden_stack(x, descriptor: MLPDescriptor, seeds: list[int], prefix: str):
     for index, (layer, seed) in enumerate(zip(descriptor.layers, seeds)):
         name = f"{prefix}_{index}"
+        # A bias before batch norm is cancelled by its mean subtraction: its gradient is zero
+        # but for round-off, which Adam would normalise into steps of size ~lr. So none.
         x = keras.layers.Dense(
-            layer.units, kernel_initializer=_INITIALIZER_CLASSES[layer.initializer](seed=seed), name=f"{name}_dense"
+            layer.units,
+            use_bias=not layer.batch_norm,
+            kernel_initializer=_INITIALIZER_CLASSES[layer.initializer](seed=seed),
+            name=f"{name}_dense",
         )(x)
         if layer.batch_norm:
             x = keras.layers.BatchNormalization(name=f"{name}_batch_norm")(x)

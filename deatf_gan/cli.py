@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
 from deatf_gan.config import load_config
-from deatf_gan.errors import DeatfGanError
+from deatf_gan.errors import ConfigError, DeatfGanError
 from deatf_gan.evolution import evolve
 from deatf_gan.reporting import ConsoleReporter
-from deatf_gan.runs import RunDirectory, prepare_run_directory
+from deatf_gan.runs import RunDirectory, load_run, prepare_run_directory, resume_run
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deatf-gan", description="Evolve GAN architectures with DEAP and Keras.")
     commands = parser.add_subparsers(dest="command", required=True)
+
     run = commands.add_parser("run", help="run an evolution from a YAML config")
     run.add_argument("config", help="path of a YAML config (see configs/)")
     run.add_argument("--out", help="run directory (default: runs/<config name>-<time>)")
@@ -25,6 +27,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--overwrite", action="store_true", help="replace a run directory that is not empty")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    resume = commands.add_parser("resume", help="continue a stopped or finished run from its last checkpoint")
+    resume.add_argument("run_directory")
+    resume.add_argument("--generations", type=int, help="new total number of generations")
+    resume.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    inspect = commands.add_parser("inspect", help="show the hall of fame of a run (finished or in progress)")
+    inspect.add_argument("run_directory")
+    inspect.add_argument("--rank", type=int, help="show one member in full, with its lineage")
+    inspect.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    sample = commands.add_parser("sample", help="write samples of a hall-of-fame generator to a file")
+    sample.add_argument("run_directory")
+    sample.add_argument("--rank", type=int, default=1)
+    sample.add_argument("-n", "--count", type=int, required=True, help="number of samples")
+    sample.add_argument("-o", "--output", required=True, help="output file: .npy, .csv, or .png for image data")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the latent samples")
+
+    plot = commands.add_parser("plot", help="write PNG plots of a run: fitness over generations, best samples")
+    plot.add_argument("run_directory")
+    plot.add_argument("--out", help="folder for the PNGs (default: RUN_DIR/plots)")
     return parser
 
 
@@ -32,17 +55,126 @@ def command_run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.set)
     out = Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     prepare_run_directory(out, overwrite=args.overwrite)
-    hooks = [RunDirectory(out)]
-    if not args.quiet:
-        hooks.append(ConsoleReporter(run_directory=str(out)))
-    evolve(config, hooks=hooks)
+    directory = RunDirectory(out)
+    hooks = [directory] if args.quiet else [directory, ConsoleReporter(run_directory=str(out))]
+    evolve(config, hooks=hooks, cache=directory.cache)
     return 0
+
+
+def command_resume(args: argparse.Namespace) -> int:
+    hooks = () if args.quiet else (ConsoleReporter(run_directory=args.run_directory),)
+    resume_run(args.run_directory, args.generations, hooks=hooks)
+    return 0
+
+
+def _member_row(member) -> dict:
+    return {key: member.metrics.get(key) for key in INSPECT_COLUMNS}
+
+
+INSPECT_COLUMNS = (
+    "rank",
+    "fitness",
+    "generator_loss",
+    "discriminator_loss",
+    "discriminator_accuracy_real",
+    "discriminator_accuracy_fake",
+    "generator_parameters",
+    "discriminator_parameters",
+    "optimizer",
+    "generator_learning_rate",
+    "discriminator_learning_rate",
+    "generator",
+    "discriminator",
+)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return " ".join(_cell(v) for v in value)
+    return "-" if value is None else str(value)
+
+
+def command_inspect(args: argparse.Namespace) -> int:
+    run = load_run(args.run_directory)
+    if not run.hall_of_fame:
+        raise ConfigError(f"{args.run_directory}: no hall of fame yet (the first generation has not finished)")
+    if args.rank is not None:
+        member = run.member(args.rank)
+        record = {**member.metrics, "genome": member.genome.to_dict()}
+        if args.json:
+            print(json.dumps(record, indent=2))
+            return 0
+        for key, value in member.metrics.items():
+            print(f"{key:>28}  {_cell(value)}")
+        print(f"{'lineage':>28}  born in generation {member.metrics['born']} from parents "
+              f"{member.metrics['parents'] or '(none: initial population)'} by {member.metrics['operators'] or '(sampling)'}")
+        print("\ngenome:")
+        print(member.genome.to_json())
+        return 0
+    rows = [_member_row(member) for member in run.hall_of_fame]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    headers = ["rank", "fitness", "L_G", "L_D", "acc real", "acc fake", "params G", "params D", "optimizer", "lr G", "lr D"]
+    table = [headers] + [[_cell(row[key]) for key in INSPECT_COLUMNS[:11]] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(headers))]
+    for line in table:
+        print("  ".join(cell.rjust(width) for cell, width in zip(line, widths)))
+    print()
+    for row in rows:
+        print(f"rank {row['rank']}: generator {row['generator']} | discriminator {row['discriminator']}")
+    return 0
+
+
+def command_sample(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    if args.count < 1:
+        raise ConfigError(f"-n: must be >= 1 (got {args.count})")
+    output = Path(args.output)
+    if output.suffix not in (".npy", ".csv", ".png"):
+        raise ConfigError(f"-o {output}: unknown file type; use .npy, .csv or .png (image data)")
+    run = load_run(args.run_directory)
+    if not run.hall_of_fame:
+        raise ConfigError(f"{args.run_directory}: no hall of fame yet (the first generation has not finished)")
+    samples = run.member(args.rank).sample(args.count, seed=args.seed)
+    if output.suffix == ".npy":
+        np.save(output, samples)
+    elif output.suffix == ".csv":
+        np.savetxt(output, samples, delimiter=",")
+    else:
+        from deatf_gan import plots
+
+        if plots.image_side(samples.shape[1]) is None:
+            raise ConfigError(f"-o {output}: .png is for image data; this data has {samples.shape[1]} features")
+        plots.save_image_grid(samples, output)
+    print(f"wrote {args.count} samples of rank {args.rank} to {output}")
+    return 0
+
+
+def command_plot(args: argparse.Namespace) -> int:
+    from deatf_gan.plots import plot_run
+
+    for path in plot_run(args.run_directory, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {
+    "run": command_run,
+    "resume": command_resume,
+    "inspect": command_inspect,
+    "sample": command_sample,
+    "plot": command_plot,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"run": command_run}[args.command](args)
+        return COMMANDS[args.command](args)
     except DeatfGanError as error:
         print(f"deatf-gan: error: {error}", file=sys.stderr)
         return 2

@@ -88,12 +88,25 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class EvaluationConfig:
+    """How individuals are scored.
+
+    ``fitness`` names a measure for the default ``eval_gan``; ``function`` replaces
+    ``eval_gan`` with ``"module:function"`` called as ``function(genome, context, **kwargs)``
+    (``signature: deatf`` for code written for DEATF's positional signature). ``weights``
+    has one entry per objective: negative minimises, positive maximises.
+    """
+
     fitness: str = "generator_loss"
+    function: str | None = None
+    kwargs: dict = field(default_factory=dict)
+    signature: Literal["deatf_gan", "deatf"] = "deatf_gan"
+    weights: tuple[float, ...] = (-1.0,)
+    max_consecutive_failures: int = 20
 
 
 @dataclass(frozen=True)
 class SelectionConfig:
-    method: Literal["tournament", "best"] = "tournament"
+    method: Literal["tournament", "best", "nsga2"] = "tournament"
     tournament_size: int = 3
 
 
@@ -114,6 +127,17 @@ class EvolutionConfig:
 
 
 @dataclass(frozen=True)
+class ExecutorConfig:
+    """Where evaluations run (see ``deatf_gan.executors``); results are the same on every kind."""
+
+    kind: Literal["serial", "processes", "dask"] = "processes"
+    workers: int | None = None  # None: one per core
+    address: str | None = None  # dask only: None starts a local cluster, "tcp://host:8786" joins one
+    retries: int = 2  # how often a job whose worker died is run again
+    chunk_size: int = 1  # individuals per unit of work
+
+
+@dataclass(frozen=True)
 class Config:
     seed: int = 0
     data: DataConfig = DataConfig()
@@ -121,6 +145,7 @@ class Config:
     training: TrainingConfig = TrainingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     evolution: EvolutionConfig = EvolutionConfig()
+    executor: ExecutorConfig = ExecutorConfig()
 
     def build_search_space(self) -> SearchSpace:
         return build_search_space(self.search_space)
@@ -292,7 +317,7 @@ def _validate_network(space: NetworkSpaceConfig, path: str) -> None:
 
 def validate_config(config: Config) -> None:
     """Cross-field and registry checks that the type walk alone cannot make."""
-    from deatf_gan.evaluation import FITNESSES  # the fitness registry sits downstream of config
+    from deatf_gan.evaluation import FITNESSES, load_function  # the fitness registry sits downstream of config
     from deatf_gan.operators import CROSSOVERS, MUTATIONS
 
     _require(config.seed >= 0, "seed", "must be >= 0", config.seed)
@@ -300,6 +325,9 @@ def validate_config(config: Config) -> None:
     accepted = set(inspect.signature(DATASETS.get(config.data.name)).parameters) - {"seed"}
     for key in config.data.params:
         _require(key in accepted, f"data.params.{key}", f"unknown parameter of {config.data.name} (valid: {', '.join(sorted(accepted))})", config.data.params[key])
+    if config.data.name == "file":  # a missing data file is a config mistake: refuse before any run directory exists
+        path = config.data.params.get("path")
+        _require(path is not None and Path(str(path)).is_file(), "data.params.path", "the file data source needs an existing .npy or .csv file", path)
 
     space = config.search_space
     for role in ("generator", "discriminator"):
@@ -319,7 +347,18 @@ def validate_config(config: Config) -> None:
     _require(training.latent_stddev > 0, "training.latent_stddev", "must be > 0", training.latent_stddev)
     _require(training.eval_samples >= 1000, "training.eval_samples", "must be >= 1000 (fitness needs a large held-out batch)", training.eval_samples)
 
-    _require(config.evaluation.fitness in FITNESSES, "evaluation.fitness", f"must be one of {', '.join(FITNESSES.names())}", config.evaluation.fitness)
+    evaluation = config.evaluation
+    _require(evaluation.fitness in FITNESSES, "evaluation.fitness", f"must be one of {', '.join(FITNESSES.names())}", evaluation.fitness)
+    if evaluation.function is not None:
+        load_function(evaluation.function)  # an unimportable function is reported before any training
+    _require(len(evaluation.weights) > 0, "evaluation.weights", "must have one weight per objective", list(evaluation.weights))
+    for index, weight in enumerate(evaluation.weights):
+        _require(weight != 0, f"evaluation.weights[{index}]", "must be non-zero (negative minimises)", weight)
+    if evaluation.signature == "deatf":
+        _require(evaluation.function is not None, "evaluation.signature", "'deatf' needs evaluation.function", evaluation.signature)
+    if evaluation.function is None:
+        _require(len(evaluation.weights) == 1, "evaluation.weights", "eval_gan returns one fitness value; give one weight", list(evaluation.weights))
+    _require(evaluation.max_consecutive_failures >= 1, "evaluation.max_consecutive_failures", "must be >= 1", evaluation.max_consecutive_failures)
 
     evolution = config.evolution
     _require(evolution.population >= 1, "evolution.population", "must be >= 1", evolution.population)
@@ -339,6 +378,12 @@ def validate_config(config: Config) -> None:
         _validate_names(evolution.mutations, "evolution.mutations", MUTATIONS.names())
     if evolution.crossovers is not None:
         _validate_names(evolution.crossovers, "evolution.crossovers", CROSSOVERS.names())
+
+    executor = config.executor
+    _require(executor.workers is None or executor.workers >= 1, "executor.workers", "must be >= 1 or null (one per core)", executor.workers)
+    _require(executor.address is None or executor.kind == "dask", "executor.address", "is only used with executor.kind: dask", executor.address)
+    _require(executor.retries >= 0, "executor.retries", "must be >= 0", executor.retries)
+    _require(executor.chunk_size >= 1, "executor.chunk_size", "must be >= 1", executor.chunk_size)
 
 
 def build_search_space(space: SearchSpaceConfig) -> SearchSpace:

@@ -2,12 +2,16 @@
 
 A data source returns a :class:`Dataset`: the real samples plus what the fixed output
 layer of the generator needs to know (its activation, and whether the models standardise
-the data internally). Nothing is downloaded: data is generated or ships in a package.
+the data internally). Nothing is downloaded: data is generated, ships in a package or is
+read from the user's own file.
 """
 
 from __future__ import annotations
 
+import csv
+import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -63,6 +67,77 @@ def gaussian_1d(samples: int = 10_000, mean: float = 10.0, stddev: float = 1.0, 
     rng = np.random.default_rng(seed)
     data = rng.normal(mean, stddev, size=(samples, 1)).astype(np.float32)
     return Dataset("gaussian_1d", data, output_activation="linear", standardize=True)
+
+
+@DATASETS.register("file")
+def file_data(path: str, standardize: bool = True, output_activation: str = "linear", seed: int = 0) -> Dataset:
+    """The user's own samples: a 2-D numeric array in a ``.npy`` or ``.csv`` file, one row per
+    sample (a 1-D array is one feature). A CSV may start with one header row of column names.
+    ``seed`` is unused: the data is what the file holds. Every problem raises DataError naming
+    the file (and the row and column where there is one), before any training starts."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: data file not found")
+    readers = {".npy": _read_npy, ".csv": _read_csv}
+    if path.suffix.lower() not in readers:
+        raise DataError(f"{path}: unknown data file extension {path.suffix!r} (expected .npy or .csv)")
+    data = readers[path.suffix.lower()](path)
+    if data.ndim == 1:
+        data = data.reshape(-1, 1)
+    if data.ndim != 2:
+        raise DataError(f"{path}: expected a 1-D or 2-D array, got shape {data.shape}")
+    if data.size == 0:
+        raise DataError(f"{path}: the file holds no samples (shape {data.shape})")
+    bad = np.argwhere(~np.isfinite(data))
+    if len(bad):
+        row, column = bad[0]
+        raise DataError(f"{path}: NaN or inf at array row {row + 1}, column {column + 1} ({len(bad)} such values)")
+    if output_activation == "tanh" and np.abs(data).max() > 1:
+        raise DataError(f"{path}: output_activation tanh needs data in [-1, 1] (largest magnitude {np.abs(data).max():g})")
+    return Dataset(f"file:{path}", data.astype(np.float32), output_activation=output_activation, standardize=standardize)
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise DataError(f"{path}: not a readable numeric .npy array ({error})") from None
+    if not isinstance(data, np.ndarray) or data.dtype.kind not in "iuf":
+        raise DataError(f"{path}: expected an integer or float array, got dtype {getattr(data, 'dtype', type(data).__name__)}")
+    return data
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    """Rows of numbers; an all-text first row is taken as a header. Errors give the line and column."""
+    try:
+        with open(path, newline="") as stream:
+            rows = [(line, row) for line, row in enumerate(csv.reader(stream), start=1) if any(cell.strip() for cell in row)]
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: not a readable text CSV file ({error})") from None
+    if rows and all(_number(cell) is None for cell in rows[0][1]):
+        rows = rows[1:]  # a header row of column names
+    if not rows:
+        raise DataError(f"{path}: the file holds no samples")
+    width = len(rows[0][1])
+    values = []
+    for line, row in rows:
+        if len(row) != width:
+            raise DataError(f"{path}: line {line} has {len(row)} columns, expected {width} like line {rows[0][0]}")
+        numbers = [_number(cell) for cell in row]
+        for column, (cell, number) in enumerate(zip(row, numbers), start=1):
+            if number is None:
+                raise DataError(f"{path}: line {line}, column {column}: not a number ({cell!r})")
+            if not math.isfinite(number):
+                raise DataError(f"{path}: line {line}, column {column}: NaN or inf ({cell.strip()!r})")
+        values.append(numbers)
+    return np.array(values, dtype=np.float64)
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
 
 
 def load_dataset(name: str, params: dict | None = None, seed: int = 0) -> Dataset:

@@ -29,3 +29,7 @@ class IndividualFailed(DeatfGanError):
 
 class RunAborted(DeatfGanError):
     """The run cannot go on (bad evaluation function, too many failures)."""
+
+
+class CheckpointError(DeatfGanError):
+    """No checkpoint of a run can be read; the message names every file tried."""

@@ -8,7 +8,11 @@ pair are registered by name in :data:`FITNESSES`, so a config can choose one.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import math
+import os
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field, replace
@@ -20,7 +24,7 @@ import tensorflow as tf
 
 from deatf_gan.build import build_pair
 from deatf_gan.datasets import Dataset
-from deatf_gan.errors import DeatfGanError, IndividualFailed
+from deatf_gan.errors import ConfigError, DeatfGanError, IndividualFailed
 from deatf_gan.genome import GANGenome
 from deatf_gan.judge import judged_generator_loss
 from deatf_gan.registry import Registry, resolve
@@ -45,6 +49,7 @@ class EvalContext:
     fitness: str | Callable = "generator_loss"
     jit_compile: bool = False
     keep_weights: bool = True
+    objectives: int = 1  # how many fitness values the evaluation must return
 
     def for_seed(self, seed: int) -> "EvalContext":
         return replace(self, seed=int(seed))
@@ -196,6 +201,48 @@ def eval_gan(genome: GANGenome, context: EvalContext) -> EvalResult:
         weights=(generator.get_weights(), discriminator.get_weights()) if context.keep_weights else None,
     )
     return check_result(result)
+
+
+def load_function(spec: str, path: str = "evaluation.function") -> Callable:
+    """Import ``"package.module:function"``; any problem is a ConfigError naming ``path``.
+
+    Like ``python -m``, the current directory is searched too, so a ``my_eval.py`` beside
+    the config works without installing it.
+    """
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ConfigError(f"{path}: expected 'module:function' (got {spec!r})")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # noqa: BLE001 - any import failure is the user's config problem
+        raise ConfigError(f"{path}: cannot import module {module_name!r} ({type(error).__name__}: {error})") from None
+    function = getattr(module, attribute, None)
+    if not callable(function):
+        raise ConfigError(f"{path}: module {module_name!r} has no function {attribute!r}")
+    return function
+
+
+def resolve_evaluation(function: str | Callable | None = None, kwargs: dict | None = None, signature: str = "deatf_gan") -> Callable:
+    """The evaluation callable a run uses: ``eval_gan`` unless the config or caller names another.
+
+    ``kwargs`` are bound with ``functools.partial`` (which pickles for worker processes);
+    ``signature: deatf`` wraps a function written for DEATF's positional signature.
+    """
+    if function is None:
+        evaluate = eval_gan
+    elif callable(function):
+        evaluate = function
+    else:
+        evaluate = load_function(function)
+    if kwargs:
+        evaluate = functools.partial(evaluate, **kwargs)
+    if signature == "deatf":
+        from deatf_gan.compat import from_deatf
+
+        evaluate = from_deatf(evaluate)
+    return evaluate
 
 
 def check_result(value: Any, objectives: int = 1) -> EvalResult:

@@ -12,6 +12,7 @@ import copy
 import functools
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
@@ -20,16 +21,40 @@ from deap import base, tools
 
 from deatf_gan.config import Config
 from deatf_gan.datasets import Dataset, load_dataset
-from deatf_gan.errors import GenomeError
-from deatf_gan.evaluation import EvalContext, EvalResult, eval_gan, evaluate_safely
+from deatf_gan.errors import GenomeError, RunAborted
+from deatf_gan.evaluation import FITNESSES, EvalContext, EvalResult, evaluate_safely, resolve_evaluation
+from deatf_gan.executors import make_executor
 from deatf_gan.genome import GANGenome, SearchSpace
 from deatf_gan.operators import crossover, mutate
+from deatf_gan.registry import resolve
 
 
-class FitnessMin(base.Fitness):
-    """Single-objective, minimised (the generator loss, or another registered measure)."""
+class Fitness(base.Fitness):
+    """DEAP fitness whose weights are set per run (``evaluation.weights``; default minimise one value).
+
+    DEAP expects weights as a class attribute and suggests ``creator.create`` per run; one
+    module-level class with instance weights pickles and never warns about re-creation.
+    """
 
     weights = (-1.0,)
+
+    def __init__(self, values=(), weights: tuple[float, ...] = (-1.0,)):
+        self.weights = tuple(weights)
+        super().__init__(values)
+
+    def __deepcopy__(self, memo):
+        copy_ = Fitness(weights=self.weights)
+        copy_.wvalues = self.wvalues
+        return copy_
+
+    def __reduce__(self):
+        return (_restore_fitness, (self.weights, self.wvalues))
+
+
+def _restore_fitness(weights, wvalues) -> Fitness:
+    fitness = Fitness(weights=weights)
+    fitness.wvalues = wvalues
+    return fitness
 
 
 class Individual:
@@ -38,9 +63,11 @@ class Individual:
     Defined once at module level so it pickles; workers only ever see the plain genome.
     """
 
-    def __init__(self, genome: GANGenome, id: int, born: int, seed: int, parents=(), operators=()):
+    def __init__(
+        self, genome: GANGenome, id: int, born: int, seed: int, parents=(), operators=(), weights=(-1.0,)
+    ):
         self.genome = genome
-        self.fitness = FitnessMin()
+        self.fitness = Fitness(weights=weights)
         self.id = id
         self.born = born
         self.seed = seed
@@ -68,12 +95,28 @@ class GenerationState:
     logbook: tools.Logbook
     evaluated: list[Individual] = field(default_factory=list)
     seconds: float = 0.0
+    rng_state: dict | None = None  # the driver's NumPy generator, for checkpoints
+    next_id: int = 0
+    consecutive_failures: int = 0
+
+
+@dataclass(frozen=True)
+class EvaluationProgress:
+    """Sent to hooks after every finished evaluation, for progress displays."""
+
+    generation: int
+    done: int
+    total: int
+    best: float  # best fitness (first objective) seen so far in the run
+    individual: Individual
 
 
 class Hook:
     """Base reporter: override what you need. A checkpointer or a printer is one of these."""
 
     def on_start(self, state: GenerationState) -> None: ...
+
+    def on_evaluation(self, progress: EvaluationProgress) -> None: ...
 
     def on_generation(self, state: GenerationState) -> None: ...
 
@@ -109,7 +152,12 @@ def select_best(individuals: Sequence[Individual], k: int, rng: np.random.Genera
     return sorted(individuals, key=lambda ind: ind.fitness, reverse=True)[:k]
 
 
-SELECTIONS = {"tournament": select_tournament, "best": select_best}
+def select_nsga2(individuals: Sequence[Individual], k: int, rng: np.random.Generator, size: int = 0) -> list[Individual]:
+    """NSGA-II (Deb et al. 2002) for several objectives; deterministic, so ``rng`` is unused."""
+    return tools.selNSGA2(list(individuals), k)
+
+
+SELECTIONS = {"tournament": select_tournament, "best": select_best, "nsga2": select_nsga2}
 
 
 # --- the loop ---------------------------------------------------------------------------------
@@ -123,14 +171,57 @@ def individual_seed(run_seed: int, individual_id: int) -> int:
 
 def _evaluate_job(evaluate: Callable, context: EvalContext, job: tuple[GANGenome, int]) -> EvalResult:
     genome, seed = job
-    return evaluate_safely(evaluate, genome, context.for_seed(seed))
+    return evaluate_safely(evaluate, genome, context.for_seed(seed), context.objectives)
+
+
+def same_genome(a: Individual, b: Individual) -> bool:
+    """Hall-of-fame duplicate test (module level, so the hall of fame pickles)."""
+    return a.genome == b.genome
+
+
+class EvaluationCache:
+    """Where finished evaluations are kept until their generation is checkpointed.
+
+    A run directory provides one on disk, so a crash never recomputes finished work;
+    keys are the genome's fingerprint plus the individual's seed.
+    """
+
+    def get(self, genome: GANGenome, seed: int) -> EvalResult | None:
+        return None
+
+    def put(self, genome: GANGenome, seed: int, result: EvalResult) -> None: ...
+
+
+@dataclass
+class ResumeState:
+    """What a checkpoint restores: everything the loop needs to go on as if never stopped."""
+
+    generation: int
+    population: list[Individual]
+    hall_of_fame: tools.HallOfFame
+    logbook: tools.Logbook
+    rng_state: dict
+    next_id: int
+    consecutive_failures: int = 0
 
 
 class _Evolution:
     """One run's mutable state; :func:`evolve` is the public entry point."""
 
-    def __init__(self, config: Config, evaluate: Callable, map_fn: Callable, hooks: Iterable[Hook], dataset: Dataset | None):
+    def __init__(
+        self,
+        config: Config,
+        evaluate: Callable,
+        map_fn: Callable,
+        hooks: Iterable[Hook],
+        dataset: Dataset | None,
+        cache: EvaluationCache | None = None,
+    ):
         self.config = config
+        self.cache = cache or EvaluationCache()
+        self.consecutive_failures = 0
+        self.best_seen: Fitness | None = None
+        self.weights = tuple(config.evaluation.weights)
         self.space: SearchSpace = config.build_search_space()
         self.rng = np.random.default_rng(config.seed)
         self.dataset = dataset if dataset is not None else load_dataset(config.data.name, config.data.params, config.seed)
@@ -139,40 +230,70 @@ class _Evolution:
             steps=config.training.steps,
             latent_stddev=config.training.latent_stddev,
             eval_samples=config.training.eval_samples,
-            fitness=config.evaluation.fitness,
+            fitness=resolve(FITNESSES, config.evaluation.fitness),  # workers need no copy of the registry
             jit_compile=config.training.jit_compile,
+            objectives=len(config.evaluation.weights),
         )
         self.evaluate = evaluate
         self.map_fn = map_fn
         self.hooks = list(hooks)
         self.next_id = 0
         evo = config.evolution
-        self.hall_of_fame = tools.HallOfFame(evo.hall_of_fame, similar=lambda a, b: a.genome == b.genome)
+        self.hall_of_fame = tools.HallOfFame(evo.hall_of_fame, similar=same_genome)
         self.logbook = tools.Logbook()
         self.logbook.header = ["gen", "evaluated", "failures", "min", "mean", "max", "std", "best", "seconds"]
         selection = SELECTIONS[evo.selection.method]
         self.select = functools.partial(selection, size=evo.selection.tournament_size)
 
     def new_individual(self, genome: GANGenome, born: int, parents=(), operators=()) -> Individual:
-        individual = Individual(genome, self.next_id, born, individual_seed(self.config.seed, self.next_id), parents, operators)
+        seed = individual_seed(self.config.seed, self.next_id)
+        individual = Individual(genome, self.next_id, born, seed, parents, operators, self.weights)
         self.next_id += 1
         try:
             self.space.validate(genome)
         except GenomeError as error:
             # A user operator produced a genome outside the space: fail this child, keep the run.
-            self._assign(individual, EvalResult.failed_with(f"operator {'+'.join(operators)} produced an invalid genome: {error}"))
+            reason = f"operator {'+'.join(operators)} produced an invalid genome: {error}"
+            self._assign(individual, EvalResult.failed_with(reason, len(self.weights)))
         return individual
 
     def _assign(self, individual: Individual, result: EvalResult) -> None:
         individual.result = result
         individual.fitness.values = result.fitness
 
-    def evaluate_invalid(self, individuals: Sequence[Individual]) -> list[Individual]:
+    def evaluate_invalid(self, individuals: Sequence[Individual], generation: int) -> list[Individual]:
+        """Evaluate individuals without a valid fitness; cached results are reused, not recomputed."""
         invalid = [ind for ind in individuals if not ind.fitness.valid]
+        pending = []
+        for individual in invalid:
+            cached = self.cache.get(individual.genome, individual.seed)
+            if cached is None:
+                pending.append(individual)
+            else:
+                self._finish(individual, cached, generation, len(invalid) - len(pending), len(invalid), from_cache=True)
         job = functools.partial(_evaluate_job, self.evaluate, self.context)
-        for individual, result in zip(invalid, self.map_fn(job, [(ind.genome, ind.seed) for ind in invalid])):
-            self._assign(individual, result)
+        done = len(invalid) - len(pending)
+        for individual, result in zip(pending, self.map_fn(job, [(ind.genome, ind.seed) for ind in pending])):
+            done += 1
+            self._finish(individual, result, generation, done, len(invalid))
         return invalid
+
+    def _finish(self, individual: Individual, result: EvalResult, generation: int, done: int, total: int, from_cache: bool = False) -> None:
+        if not from_cache:
+            self.cache.put(individual.genome, individual.seed, result)
+        self._assign(individual, result)
+        self.consecutive_failures = self.consecutive_failures + 1 if result.failed else 0
+        limit = self.config.evaluation.max_consecutive_failures
+        if self.consecutive_failures >= limit:
+            raise RunAborted(
+                f"{self.consecutive_failures} evaluations failed in a row (evaluation.max_consecutive_failures"
+                f" = {limit}); last reason: {result.failure}"
+            )
+        if not result.failed and (self.best_seen is None or individual.fitness > self.best_seen):
+            self.best_seen = copy.deepcopy(individual.fitness)
+        best = self.best_seen.values[0] if self.best_seen is not None else math.nan
+        for hook in self.hooks:
+            hook.on_evaluation(EvaluationProgress(generation, done, total, best, individual))
 
     # variation: every child is a new Individual; reproduction keeps the parent as is
     def _mutant(self, parent: Individual, generation: int) -> Individual:
@@ -224,9 +345,9 @@ class _Evolution:
         evo = self.config.evolution
         if evo.algorithm == "simple":
             offspring = self.vary_and(population, generation)
-            return offspring, self.evaluate_invalid(offspring)
+            return offspring, self.evaluate_invalid(offspring, generation)
         offspring = self.vary_or(population, generation)
-        evaluated = self.evaluate_invalid(offspring)
+        evaluated = self.evaluate_invalid(offspring, generation)
         pool = population + offspring if evo.algorithm == "mu_plus_lambda" else offspring
         return self.select(pool, evo.population, self.rng), evaluated
 
@@ -253,19 +374,43 @@ class _Evolution:
 
     def state(self, generation: int, population, evaluated=(), seconds: float = 0.0) -> GenerationState:
         return GenerationState(
-            self.config, self.dataset, generation, population, self.hall_of_fame, self.logbook, list(evaluated), seconds
+            self.config,
+            self.dataset,
+            generation,
+            population,
+            self.hall_of_fame,
+            self.logbook,
+            list(evaluated),
+            seconds,
+            rng_state=copy.deepcopy(self.rng.bit_generator.state),
+            next_id=self.next_id,
+            consecutive_failures=self.consecutive_failures,
         )
 
-    def run(self) -> EvolutionResult:
+    def restore(self, saved: ResumeState) -> None:
+        self.hall_of_fame = saved.hall_of_fame
+        self.logbook = saved.logbook
+        self.rng.bit_generator.state = saved.rng_state
+        self.next_id = saved.next_id
+        self.consecutive_failures = saved.consecutive_failures
+        if len(self.hall_of_fame):
+            self.best_seen = copy.deepcopy(self.hall_of_fame[0].fitness)
+
+    def run(self, resume: ResumeState | None = None) -> EvolutionResult:
         evo = self.config.evolution
         start = time.perf_counter()
-        population = [self.new_individual(self.space.sample(self.rng), 0) for _ in range(evo.population)]
+        if resume is None:
+            population = [self.new_individual(self.space.sample(self.rng), 0) for _ in range(evo.population)]
+            first = 0
+        else:
+            self.restore(resume)
+            population, first = resume.population, resume.generation + 1
         for hook in self.hooks:
-            hook.on_start(self.state(0, population))
-        for generation in range(evo.generations + 1):
+            hook.on_start(self.state(first, population))
+        for generation in range(first, evo.generations + 1):
             generation_start = time.perf_counter()
             if generation == 0:
-                evaluated = self.evaluate_invalid(population)
+                evaluated = self.evaluate_invalid(population, 0)
             else:
                 population, evaluated = self.next_population(population, generation)
             seconds = time.perf_counter() - generation_start
@@ -280,14 +425,25 @@ class _Evolution:
 
 def evolve(
     config: Config,
-    evaluate: Callable = eval_gan,
-    map_fn: Callable = map,
+    evaluate: Callable | None = None,
+    map_fn: Callable | None = None,
     hooks: Iterable[Hook] = (),
     dataset: Dataset | None = None,
+    cache: EvaluationCache | None = None,
+    resume: ResumeState | None = None,
 ) -> EvolutionResult:
     """Run a whole evolution and return the final population, logbook and hall of fame.
 
-    ``evaluate(genome, context)`` scores one individual (default :func:`eval_gan`);
-    ``map_fn`` evaluates a generation's jobs (builtin ``map`` runs them in this process).
+    ``evaluate(genome, context)`` scores one individual (default: ``evaluation.function``
+    of the config, else :func:`eval_gan`);
+    ``map_fn`` evaluates a generation's jobs (default: the ``executor`` of the config,
+    started for this run and stopped after it; builtin ``map`` runs them in this process);
+    ``cache`` keeps finished evaluations across a crash; ``resume`` continues from a
+    checkpoint (see ``deatf_gan.runs``).
     """
-    return _Evolution(config, evaluate, map_fn, hooks, dataset).run()
+    if evaluate is None:
+        e = config.evaluation
+        evaluate = resolve_evaluation(e.function, e.kwargs, e.signature)
+    executor = make_executor(config.executor, len(config.evaluation.weights)) if map_fn is None else nullcontext()
+    with executor:
+        return _Evolution(config, evaluate, map_fn or executor.map, hooks, dataset, cache).run(resume)

@@ -1,33 +1,76 @@
-"""Console reporting: a line per generation and the final hall-of-fame table."""
+"""Console reporting: live progress on a terminal, plain lines elsewhere, and the final table."""
 
 from __future__ import annotations
 
 import sys
+import time
 from typing import TextIO
 
-from deatf_gan.evolution import GenerationState, Hook
+from deatf_gan.evolution import EvaluationProgress, GenerationState, Hook
 
 
 def _format(value: float) -> str:
     return f"{value:.4f}" if value == value else "n/a"
 
 
-class ConsoleReporter(Hook):
-    """Prints one line per generation and, at the end, the hall of fame and the run directory."""
+def _clock(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
 
-    def __init__(self, stream: TextIO | None = None, run_directory: str | None = None):
+
+class ConsoleReporter(Hook):
+    """One line per generation; on a terminal also a live line after every evaluation
+    (generation, individuals done/total, best so far, elapsed and estimated remaining time)."""
+
+    def __init__(self, stream: TextIO | None = None, run_directory: str | None = None, live: bool | None = None):
         self.stream = stream or sys.stdout
         self.run_directory = run_directory
+        self.live = self.stream.isatty() if live is None else live
+        self.started = time.monotonic()
+        self.first_generation = 0
+        self.total_generations = 0
+        self._line_open = False
 
     def _print(self, text: str = "") -> None:
+        if self._line_open:
+            self.stream.write("\r\033[K")
+            self._line_open = False
         print(text, file=self.stream, flush=True)
 
+    def _remaining(self, generations_done: float, total: int) -> str:
+        elapsed = time.monotonic() - self.started
+        done = generations_done - self.first_generation
+        if done <= 0:
+            return "?"
+        return _clock(elapsed / done * (total + 1 - generations_done))
+
     def on_start(self, state: GenerationState) -> None:
+        self.started = time.monotonic()
+        self.first_generation = state.generation
+        self.total_generations = state.config.evolution.generations
         evo = state.config.evolution
+        verb = "resuming at generation" if state.generation else "evolving"
+        detail = f" {state.generation}" if state.generation else ""
         self._print(
-            f"evolving {evo.population} individuals for {evo.generations} generations "
+            f"{verb}{detail}: {evo.population} individuals, {evo.generations} generations "
             f"({evo.algorithm}, {evo.offspring} offspring each) on {state.dataset.name}"
         )
+
+    def on_evaluation(self, progress: EvaluationProgress) -> None:
+        if not self.live:
+            return
+        total = progress.total
+        bar_width = 20
+        filled = bar_width * progress.done // max(total, 1)
+        generations = self.total_generations
+        fraction = progress.generation + progress.done / max(total, 1)
+        self.stream.write(
+            f"\r\033[Kgen {progress.generation}/{generations} [{'#' * filled}{'.' * (bar_width - filled)}] "
+            f"{progress.done}/{total}  best {_format(progress.best)}  "
+            f"elapsed {_clock(time.monotonic() - self.started)}  left ~{self._remaining(fraction, generations)}"
+        )
+        self.stream.flush()
+        self._line_open = True
 
     def on_generation(self, state: GenerationState) -> None:
         row = state.logbook[-1]
@@ -35,23 +78,30 @@ class ConsoleReporter(Hook):
         self._print(
             f"gen {row['gen']:>3}/{total}  evaluated {row['evaluated']:>3}  failed {row['failures']:>2}  "
             f"min {_format(row['min'])}  mean {_format(row['mean'])}  best ever {_format(row['best'])}  "
-            f"{row['seconds']:.1f}s"
+            f"{row['seconds']:.1f}s  elapsed {_clock(time.monotonic() - self.started)}  "
+            f"left ~{self._remaining(state.generation + 1, total)}"
         )
 
     def on_end(self, state: GenerationState) -> None:
-        self._print(f"\nhall of fame (fitness: {state.config.evaluation.fitness}, lower is better)")
-        self._print(hall_of_fame_table(state))
+        self._print(f"\nhall of fame (fitness: {_fitness_name(state)}, lower is better)")
+        self._print(hall_of_fame_table(state.hall_of_fame))
         if self.run_directory:
             self._print(f"\noutputs in {self.run_directory}  (hall_of_fame/rank_N/generator.keras, logbook.csv)")
-        self._print(f"total {state.seconds:.1f}s")
+        self._print(f"total {_clock(time.monotonic() - self.started)}")
 
 
-def hall_of_fame_table(state: GenerationState) -> str:
+def _fitness_name(state: GenerationState) -> str:
+    evaluation = state.config.evaluation
+    return evaluation.function or evaluation.fitness
+
+
+def hall_of_fame_table(hall_of_fame) -> str:
     lines = [f"{'rank':>4}  {'fitness':>8}  {'optimizer':<9}  {'lr G':>8}  {'lr D':>8}  generator | discriminator"]
-    for rank, member in enumerate(state.hall_of_fame, start=1):
+    for rank, member in enumerate(hall_of_fame, start=1):
         h = member.genome.hyperparameters
+        fitness = " ".join(f"{v:.4f}" for v in member.fitness.values)
         lines.append(
-            f"{rank:>4}  {member.fitness.values[0]:>8.4f}  {h.optimizer:<9}  {h.generator_learning_rate:>8.2e}  "
+            f"{rank:>4}  {fitness:>8}  {h.optimizer:<9}  {h.generator_learning_rate:>8.2e}  "
             f"{h.discriminator_learning_rate:>8.2e}  {member.genome.generator.summary()} | "
             f"{member.genome.discriminator.summary()}"
         )

@@ -59,11 +59,66 @@ def minibatch_indices(n_samples: int, batch_size: int, count: int, rng: np.rando
     return order.reshape(count, batch_size).astype(np.int32)
 
 
+def _mix32(x):
+    """Wellons' ``lowbias32`` integer hash: a bijection of uint32 with good avalanche."""
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
+    x = x * tf.constant(0x7FEB352D, tf.uint32)
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(15, tf.uint32)))
+    x = x * tf.constant(0x846CA68B, tf.uint32)
+    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
+
+
+def _key(seed, draw, stream=0):
+    """``h(h(h(seed) ^ draw) ^ stream)`` as uint32; arguments broadcast."""
+    as_u32 = lambda value: tf.cast(tf.cast(value, tf.int64) % (2**32), tf.uint32)  # noqa: E731
+    return _mix32(tf.bitwise.bitwise_xor(_mix32(tf.bitwise.bitwise_xor(_mix32(as_u32(seed)), as_u32(draw))), as_u32(stream)))
+
+
+def _element_uniform(key, rows, cols, lane):
+    """``u = ((h(h(key ^ row) ^ (4·col + lane)) >> 8) + 1) / 2²⁴`` in (0, 1]: a hash chain,
+    so no row or column count can overflow a counter."""
+    u32 = lambda value: tf.cast(value, tf.uint32)  # noqa: E731
+    inner = tf.bitwise.bitwise_xor(_mix32(tf.bitwise.bitwise_xor(key, u32(rows))), u32(cols) * tf.constant(4, tf.uint32) + tf.constant(lane, tf.uint32))
+    bits = _mix32(inner)
+    return (tf.cast(tf.bitwise.right_shift(bits, tf.constant(8, tf.uint32)), tf.float32) + 1.0) * (1.0 / 2**24)
+
+
+def hashed_uniform(seed, draw, stream, rows, cols):
+    """Counter-based uniforms in (0, 1] for element ``(row, col)`` of draw ``draw`` of
+    ``stream``; every argument broadcasts, so one call can serve many individuals."""
+    return _element_uniform(_key(seed, draw, stream), rows, cols, 0)
+
+
+def hashed_normal(seed, draw, rows, cols, stream=0):
+    """Box–Muller ``z = sqrt(-2 ln u₁) cos(2π u₂)`` from two hashed uniforms of element
+    ``(row, col)``. An element depends only on ``(seed, draw, stream, row, col)``, never on
+    the shape drawn, so a ``[batch, latent]`` draw of one individual equals the
+    ``[:batch, :latent]`` corner of the padded ``[K, max batch, max latent]`` draw that
+    ``deatf_gan.batched`` makes for a whole chunk with one key per individual (TensorFlow's
+    stateless ops take a single key and their values depend on the shape)."""
+    key = _key(seed, draw, stream)
+    u1 = _element_uniform(key, rows, cols, 0)
+    u2 = _element_uniform(key, rows, cols, 1)
+    return tf.sqrt(-2.0 * tf.math.log(u1)) * tf.cos((2.0 * np.pi) * u2)
+
+
 def latent_noise(noise_seed: int, draw, shape: tuple[int, int], stddev: float = 1.0):
-    """Latent batch number ``draw``: ``z ~ N(0, stddev²)`` from a stateless op keyed by
-    ``(noise_seed, draw)``, so every draw is fresh and none depends on global random state."""
-    key = tf.stack([tf.constant(noise_seed, tf.int64), tf.cast(draw, tf.int64)])
-    return stddev * tf.random.stateless_normal(shape, seed=key)
+    """Latent batch number ``draw``: ``z ~ N(0, stddev²)``, element ``(r, c)`` being
+    ``stddev · hashed_normal(noise_seed, draw, r, c)``: stateless, keyed by
+    ``(noise_seed, draw)``, so every draw is fresh and none depends on global random state,
+    and the batched evaluator reproduces it exactly."""
+    rows = tf.range(shape[0])[:, None]
+    cols = tf.range(shape[1])[None, :]
+    return stddev * hashed_normal(noise_seed, draw, rows, cols)
+
+
+def training_schedule(n_samples: int, hyperparameters: Hyperparameters, steps: int, seed: int) -> tuple[np.ndarray, int]:
+    """The minibatch rows (``steps · discriminator_steps`` batches) and the noise seed of one
+    individual, both from ``default_rng(seed)``; shared with ``deatf_gan.batched``."""
+    rng = np.random.default_rng(seed)
+    count = steps * hyperparameters.discriminator_steps
+    batches = minibatch_indices(n_samples, hyperparameters.batch_size, count, rng)
+    return batches, int(rng.integers(2**31 - 1))
 
 
 @dataclass(frozen=True)
@@ -97,10 +152,8 @@ def train_pair(
     steps are all used.
     """
     h = hyperparameters
-    rng = np.random.default_rng(seed)
     d_steps = h.discriminator_steps
-    batches = minibatch_indices(len(dataset.samples), h.batch_size, steps * d_steps, rng)
-    noise_seed = int(rng.integers(2**31 - 1))
+    batches, noise_seed = training_schedule(len(dataset.samples), h, steps, seed)
     g_optimizer = make_optimizer(h.optimizer, h.generator_learning_rate)
     d_optimizer = make_optimizer(h.optimizer, h.discriminator_learning_rate)
     g_optimizer.build(generator.trainable_variables)

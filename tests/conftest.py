@@ -39,8 +39,24 @@ TINY_RUN = {
     "seed": 3,
     "training": {"steps": 30, "eval_samples": 1000, "latent_stddev": 2.0},
     "evolution": {"population": 3, "offspring": 3, "generations": 1, "hall_of_fame": 2},
+    "executor": {"kind": "serial"},  # in this process: fast, and closures work as evaluations
     "search_space": {
         "generator": {"max_layers": 2, "units": {"min": 4, "max": 8}},
         "discriminator": {"max_layers": 2, "units": {"min": 4, "max": 8}},
     },
 }
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """A real two-generation run on disk, shared by the tests that read runs back."""
+    import yaml
+
+    from deatf_gan.cli import main
+
+    root = tmp_path_factory.mktemp("finished")
+    config = root / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY_RUN))
+    out = root / "run"
+    assert main(["run", str(config), "--out", str(out), "--quiet", "--set", "evolution.generations=2"]) == 0
+    return out

@@ -6,10 +6,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-import yaml
 
 from deatf_gan.cli import main
-from tests.conftest import TINY_RUN
 
 BAD = sorted((Path(__file__).parent / "bad_configs").glob("*.yaml"))
 
@@ -36,16 +34,6 @@ def test_bad_set_exits_2(capsys, tmp_path):
     config = Path(__file__).resolve().parent.parent / "configs" / "gaussian_1d.yaml"
     assert main(["run", str(config), "--out", str(tmp_path / "r"), "--set", "evolution.population=zero"]) == 2
     assert "evolution.population" in capsys.readouterr().err
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli")
-    config = root / "tiny.yaml"
-    config.write_text(yaml.safe_dump(TINY_RUN))
-    out = root / "run"
-    assert main(["run", str(config), "--out", str(out), "--set", "evolution.generations=2"]) == 0
-    return out
 
 
 def test_run_writes_a_loadable_hall_of_fame(finished_run):

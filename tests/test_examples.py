@@ -16,3 +16,23 @@ def test_python_api_example_runs_and_uses_its_own_fitness():
         from deatf_gan.evaluation import FITNESSES
 
         FITNESSES.unregister("moment_error")
+
+
+def test_custom_evaluation_example_config_runs(tmp_path, monkeypatch):
+    import json
+
+    from deatf_gan.cli import main
+    from deatf_gan.runs import load_run
+
+    monkeypatch.chdir(EXAMPLES.parent)
+    out = tmp_path / "run"
+    overrides = ["evolution.generations=1", "evolution.population=3", "evolution.offspring=3", "training.steps=50", "executor.kind=serial"]
+    argv = ["run", "examples/custom_evaluation.yaml", "--out", str(out), "--quiet"]
+    for override in overrides:
+        argv += ["--set", override]
+    assert main(argv) == 0
+    run = load_run(out)
+    best = run.hall_of_fame[0]
+    assert best.sample(10).shape == (10, 1)  # weights were handed back, so models were exported
+    failures = [json.loads(line) for line in (out / "failures.jsonl").read_text().splitlines()]
+    assert all("parameters (limit 3000)" in failure["reason"] for failure in failures)

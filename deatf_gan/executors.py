@@ -1,0 +1,311 @@
+"""Map-like backends for a generation's evaluations: serial, local processes, Dask.
+
+Every backend is a context manager whose ``map(function, jobs)`` returns the results in job
+order, so the evolution driver only swaps ``map``. Jobs go in chunks of ``chunk_size``: a job
+function with ``evaluate_chunk(jobs)`` (a batched evaluator) gets a whole chunk in one call.
+The function goes to workers with cloudpickle, so an evaluation or a fitness defined in
+``__main__``, a notebook or a file loaded by path reaches them too.
+
+Results do not depend on the backend or the number of workers: the driver gives every
+individual its own seed, and TensorFlow's CPU kernels return the same bits with one
+intra-op thread (the workers) as with the default pool (serial, in the caller's process,
+whose TensorFlow settings are left alone): measured, and checked by
+``tests/test_executors.py``, which compares whole runs across the three backends.
+
+A worker that dies (killed, out of memory) never hangs the run nor loses finished results:
+its job is run again up to ``retries`` times and then becomes a failed ``EvalResult``
+("worker died N times"). An exception raised by an evaluation is not a death: it is already
+a failed result (``evaluate_safely``), and it is never retried.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context, parent_process
+from typing import Callable, Iterator, Sequence
+
+import cloudpickle
+
+from deatf_gan.config import ExecutorConfig
+from deatf_gan.errors import ConfigError
+from deatf_gan.evaluation import EvalResult
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+_configured = False
+
+
+def configure_worker(threads: int = 1) -> None:
+    """Size this worker's thread pools once, so ``workers`` processes on as many cores do not
+    oversubscribe them. Only worker processes call this; the caller's process keeps its settings.
+
+    TensorFlow's pools can only be sized before its first operation; a process that already
+    ran TensorFlow (a shared Dask worker) keeps its pools. The environment variables reach
+    native libraries loaded later (NumPy's BLAS is loaded already and barely used here).
+    """
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass
+
+
+def _start_pool_worker() -> None:
+    """Pool initializer: size the thread pools, and exit when the driver does. A worker holds
+    both ends of its task pipe, so a driver killed with SIGKILL would leave it waiting forever."""
+    configure_worker()
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
+
+
+def _exit_with_parent() -> None:
+    parent_process().join()  # returns once the driver process has ended
+    os._exit(1)
+
+
+def evaluate_chunk(function: Callable, chunk: Sequence) -> list:
+    """One unit of work: in one call where the function takes whole chunks (a batched
+    evaluator's ``evaluate_chunk(jobs)``), else job by job."""
+    whole = getattr(function, "evaluate_chunk", None)
+    return list(whole(chunk)) if whole is not None else [function(job) for job in chunk]
+
+
+def run_chunk(payload: bytes, chunk: Sequence) -> list:
+    """One unit of work in a worker, the function cloudpickled."""
+    configure_worker()
+    return evaluate_chunk(cloudpickle.loads(payload), chunk)
+
+
+def _ready() -> int:
+    time.sleep(0.5)  # long enough that each of a batch of these lands on a different worker
+    return os.getpid()
+
+
+class Executor:
+    """A ``map`` that may hold workers: enter it once per run, leave it to stop them."""
+
+    def __init__(self, chunk_size: int = 1):
+        self.chunk_size = chunk_size
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None: ...
+
+    def start(self) -> None:
+        """Start every worker now (spawn, import TensorFlow) instead of on first use."""
+
+    def map(self, function: Callable, jobs) -> Iterator:
+        """Results in job order, each as soon as it and those before it are done."""
+        jobs = list(jobs)
+        chunks = [jobs[i : i + self.chunk_size] for i in range(0, len(jobs), self.chunk_size)]
+        return _in_order(self._finished(function, chunks))
+
+    def _finished(self, function: Callable, chunks: list[list]) -> Iterator[tuple[int, list]]:
+        """``(chunk index, results)`` for every chunk, in the order they finish."""
+        raise NotImplementedError
+
+
+class SerialExecutor(Executor):
+    """Evaluations one after another in this process: no start-up, any callable works."""
+
+    def _finished(self, function: Callable, chunks: list[list]) -> Iterator[tuple[int, list]]:
+        for index, chunk in enumerate(chunks):
+            yield index, evaluate_chunk(function, chunk)
+
+
+def _in_order(finished: Iterator[tuple[int, list]]) -> Iterator:
+    """Flatten ``(chunk index, results)`` pairs that arrive in any order into job order."""
+    held: dict[int, list] = {}
+    next_index = 0
+    try:
+        for index, results in finished:
+            held[index] = results
+            while next_index in held:
+                yield from held.pop(next_index)
+                next_index += 1
+    finally:
+        finished.close()
+
+
+class _WorkerExecutor(Executor):
+    """Sends chunks of jobs to worker processes; subclasses say how and what a death costs."""
+
+    def __init__(self, workers: int, retries: int, chunk_size: int = 1, objectives: int = 1):
+        super().__init__(chunk_size)
+        self.workers = workers
+        self.retries = retries
+        self.objectives = objectives
+
+    def _worker_died(self, deaths: int, chunk: list) -> list[EvalResult]:
+        return [EvalResult.failed_with(f"worker died {deaths} times", self.objectives) for _ in chunk]
+
+
+class ProcessExecutor(_WorkerExecutor):
+    """Local worker processes (``spawn``, one TensorFlow thread each) via ``concurrent.futures``.
+
+    Unlike ``multiprocessing.Pool``, which hangs when a worker dies, a broken pool raises
+    ``BrokenProcessPool``; the pool is then rebuilt and the unfinished chunks are sent again.
+    The pool cannot tell which chunk killed it, so every chunk in flight counts the death and
+    is then run alone, where a death is its own: an innocent chunk is never failed for
+    sharing a pool with a culprit, and a culprit fails once it has died more than ``retries``
+    times, the last time alone. At most ``workers`` chunks are in flight, so "in flight"
+    means "running".
+    """
+
+    _pool: ProcessPoolExecutor | None = None
+
+    @property
+    def pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_start_pool_worker)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def start(self) -> None:
+        started: set[int] = set()
+        for _ in range(10):  # the pool spawns a worker per submit while none is idle
+            started.update([future.result() for future in [self.pool.submit(_ready) for _ in range(self.workers)]])
+            if len(started) >= self.workers:
+                return
+
+    def _finished(self, function: Callable, chunks: list[list]) -> Iterator[tuple[int, list]]:
+        payload = cloudpickle.dumps(function)
+        deaths = [0] * len(chunks)
+        waiting, suspects = deque(range(len(chunks))), deque()
+        running: dict = {}  # future -> chunk index
+        try:
+            while waiting or suspects or running:
+                if suspects and not running:
+                    index = suspects.popleft()
+                    running[self.pool.submit(run_chunk, payload, chunks[index])] = index
+                isolating = any(deaths[index] for index in running.values())
+                while waiting and not suspects and not isolating and len(running) < self.workers:
+                    index = waiting.popleft()
+                    running[self.pool.submit(run_chunk, payload, chunks[index])] = index
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                if not any(isinstance(future.exception(), BrokenProcessPool) for future in done):
+                    for future in done:
+                        yield running.pop(future), future.result()  # an error that aborts the run propagates
+                    continue
+                self.close()  # a worker died: the broken pool settles every future it held
+                alone = len(running) == 1
+                in_flight = list(running.items())
+                running.clear()
+                for future, index in in_flight:
+                    if future.exception() is None:
+                        yield index, future.result()
+                        continue
+                    deaths[index] += 1
+                    if alone and deaths[index] > self.retries:
+                        yield index, self._worker_died(deaths[index], chunks[index])
+                    else:
+                        suspects.append(index)
+        finally:
+            for future in running:
+                future.cancel()
+
+
+class DaskExecutor(_WorkerExecutor):
+    """A Dask cluster: a ``LocalCluster`` of ``workers`` one-thread processes on loopback, or
+    the scheduler at ``address``. Deaths are Dask's business: the scheduler reruns a task
+    whose worker died until it has killed ``allowed-failures`` + 1 workers, then raises
+    ``KilledWorker``, which becomes a failed result. The local cluster sets
+    ``allowed-failures`` to ``retries``; a remote scheduler keeps its own
+    ``distributed.scheduler.allowed-failures``. ``retries`` also goes to ``client.submit``,
+    for errors a task raises outside the evaluation.
+
+    Dask counts a death against every task assigned to the dead worker, running or queued,
+    so no more tasks are submitted than the cluster has threads: each worker then holds the
+    one it runs. Each result is fetched as soon as it is ready and released on the cluster,
+    since a result left in a dead worker's memory would be computed again.
+    """
+
+    def __init__(self, workers: int, address: str | None, retries: int, chunk_size: int = 1, objectives: int = 1):
+        super().__init__(workers, retries, chunk_size, objectives)
+        try:
+            import distributed
+        except ImportError:
+            raise ConfigError("executor.kind: dask needs Dask: pip install 'deatf_gan[dask]'") from None
+        self.cluster = None
+        if address is None:
+            self.cluster = distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                scheduler_kwargs={"allowed_failures": retries},
+            )
+        try:
+            self.client = distributed.Client(self.cluster if self.cluster is not None else address)
+        except OSError as error:
+            raise ConfigError(f"executor.address: no Dask scheduler answers at {address} ({error})") from None
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def start(self) -> None:
+        if self.cluster is not None:
+            self.client.wait_for_workers(self.workers)
+        self.client.run(configure_worker)
+
+    def _finished(self, function: Callable, chunks: list[list]) -> Iterator[tuple[int, list]]:
+        from distributed import KilledWorker, as_completed
+
+        payload = cloudpickle.dumps(function)
+        waiting = deque(range(len(chunks)))
+        running: dict = {}  # future -> chunk index
+        completed = as_completed()
+
+        def submit_more() -> None:
+            threads = sum(self.client.nthreads().values())
+            while waiting and len(running) < max(threads, 1):
+                index = waiting.popleft()
+                future = self.client.submit(run_chunk, payload, chunks[index], retries=self.retries, pure=False)
+                running[future] = index
+                completed.add(future)
+
+        try:
+            submit_more()
+            for future in completed:
+                index = running.pop(future)
+                try:
+                    results = future.result()  # an error that aborts the run propagates
+                except KilledWorker as error:
+                    results = self._worker_died(error.allowed_failures + 1, chunks[index])
+                future.release()
+                submit_more()
+                yield index, results
+        finally:
+            self.client.cancel(list(running))
+
+
+def make_executor(config: ExecutorConfig, objectives: int = 1) -> Executor:
+    """The backend the config names; ``workers: null`` means one per core."""
+    if config.kind == "serial":
+        return SerialExecutor(config.chunk_size)
+    workers = config.workers or os.cpu_count() or 1
+    if config.kind == "processes":
+        return ProcessExecutor(workers, config.retries, config.chunk_size, objectives)
+    return DaskExecutor(workers, config.address, config.retries, config.chunk_size, objectives)

@@ -1,0 +1,195 @@
+"""Pictures of a run directory: fitness over generations, best generator against real data.
+
+Figures are drawn on matplotlib's Agg canvas directly, without pyplot, so importing this
+module changes no global backend and needs no display.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import yaml
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from deatf_gan.datasets import load_dataset
+from deatf_gan.errors import ConfigError
+
+SAMPLES = 2000  # points per side in a histogram or scatter plot
+IMAGES = 36  # images per side in an image grid (6 × 6)
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(figure)
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def _require_file(path: Path, what: str) -> Path:
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} not found")
+    return path
+
+
+def _number(cell: str) -> float:
+    """An empty logbook cell is a NaN (the run directory writes non-finite values as empty)."""
+    return float(cell) if cell.strip() else math.nan
+
+
+def read_logbook(path: str | Path) -> dict[str, np.ndarray]:
+    """``logbook.csv`` as one float array per column."""
+    with open(_require_file(Path(path), "logbook"), newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    if not rows:
+        raise ConfigError(f"{path}: the logbook has no generations yet")
+    return {column: np.array([_number(row[column]) for row in rows]) for column in rows[0]}
+
+
+def plot_fitness(logbook: dict[str, np.ndarray], path: str | Path) -> Path:
+    """Min, mean and max fitness of the population per generation (lower is better), and the best ever."""
+    figure = Figure(figsize=(7, 4.5))
+    axes = figure.add_subplot()
+    generations = logbook["gen"]
+    axes.fill_between(generations, logbook["min"], logbook["max"], alpha=0.15, color="tab:blue")
+    for column, style in (("min", "-"), ("mean", "--"), ("max", ":")):
+        axes.plot(generations, logbook[column], style, marker="o", color="tab:blue", label=column)
+    if "best" in logbook:
+        axes.plot(generations, logbook["best"], "-", color="tab:red", label="best ever")
+    axes.set(xlabel="generation", ylabel="fitness (minimised)", title="Population fitness")
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    return _save(figure, Path(path))
+
+
+def image_side(dim: int) -> int | None:
+    """The side of a square image with ``dim`` pixels (at least 4 × 4), else None."""
+    side = math.isqrt(dim)
+    return side if dim >= 16 and side * side == dim else None
+
+
+def plot_samples(real: np.ndarray, generated: np.ndarray, path: str | Path, title: str = "") -> Path:
+    """Generated samples against real ones: overlaid histograms for 1-D data, a scatter plot
+    for 2-D data, image grids side by side for square images (64 values: 8 × 8), and a scatter
+    of the first two features otherwise."""
+    real, generated = np.asarray(real, dtype=float), np.asarray(generated, dtype=float)
+    if real.ndim != 2 or generated.ndim != 2 or real.shape[1] != generated.shape[1]:
+        raise ValueError(f"real {real.shape} and generated {generated.shape} must be 2-D with equal columns")
+    dim = real.shape[1]
+    side = image_side(dim)
+    if side:
+        figure = _image_grids(real[:IMAGES], generated[:IMAGES], side)
+    elif dim == 1:
+        figure = _histograms(real[:SAMPLES, 0], generated[:SAMPLES, 0])
+    else:
+        figure = _scatter(real[:SAMPLES], generated[:SAMPLES], dim)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return _save(figure, Path(path))
+
+
+def _histograms(real: np.ndarray, generated: np.ndarray) -> Figure:
+    figure = Figure(figsize=(7, 4.5))
+    axes = figure.add_subplot()
+    both = np.concatenate([real, generated])
+    bins = np.linspace(*np.percentile(both, [0.5, 99.5]), 50)
+    for values, name, color in ((real, "real", "tab:blue"), (generated, "generated", "tab:orange")):
+        label = f"{name} (mean {values.mean():.2f}, std {values.std():.2f})"
+        axes.hist(values, bins=bins, density=True, alpha=0.5, color=color, label=label)
+    axes.set(xlabel="x", ylabel="density")
+    axes.legend()
+    return figure
+
+
+def _scatter(real: np.ndarray, generated: np.ndarray, dim: int) -> Figure:
+    figure = Figure(figsize=(6, 6))
+    axes = figure.add_subplot()
+    for values, name, color in ((real, "real", "tab:blue"), (generated, "generated", "tab:orange")):
+        axes.scatter(values[:, 0], values[:, 1], s=4, alpha=0.4, color=color, label=name)
+    note = "" if dim == 2 else f" (first 2 of {dim} features)"
+    axes.set(xlabel="feature 1" + note, ylabel="feature 2")
+    axes.legend(markerscale=3)
+    return figure
+
+
+def _image_grids(real: np.ndarray, generated: np.ndarray, side: int) -> Figure:
+    """Both grids share the real data's grey scale, so a generator's bias in brightness shows."""
+    figure = Figure(figsize=(10, 5.4))
+    low, high = real.min(), real.max()
+    for position, (images, name) in enumerate(((real, "real"), (generated, "generated")), start=1):
+        axes = figure.add_subplot(1, 2, position)
+        axes.imshow(_mosaic(images, side), cmap="gray", vmin=low, vmax=high, interpolation="nearest")
+        axes.set_title(name)
+        axes.axis("off")
+    return figure
+
+
+def _mosaic(images: np.ndarray, side: int) -> np.ma.MaskedArray:
+    """Square images tiled in a near-square grid, one masked pixel between neighbours."""
+    columns = math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / columns)
+    mosaic = np.full((rows * (side + 1) - 1, columns * (side + 1) - 1), np.nan)
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        top, left = row * (side + 1), column * (side + 1)
+        mosaic[top : top + side, left : left + side] = image.reshape(side, side)
+    return np.ma.masked_invalid(mosaic)
+
+
+def save_image_grid(samples: np.ndarray, path: str | Path) -> Path:
+    """All ``samples`` (square images, one per row) as one grid PNG (``deatf-gan sample -o x.png``)."""
+    samples = np.asarray(samples, dtype=float)
+    side = image_side(samples.shape[1])
+    if side is None:
+        raise ValueError(f"{samples.shape[1]} values per sample are not a square image")
+    columns = math.ceil(math.sqrt(len(samples)))
+    figure = Figure(figsize=(max(2.0, columns * 0.6), max(2.0, columns * 0.6)))
+    axes = figure.add_subplot()
+    axes.imshow(_mosaic(samples, side), cmap="gray", interpolation="nearest")
+    axes.axis("off")
+    figure.tight_layout()
+    return _save(figure, Path(path))
+
+
+def sample_best_generator(run_directory: str | Path, count: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """``count`` samples of the rank-1 generator (z = latent_stddev × N(0, 1), seeded by the
+    run's seed) and of the run's real data, rebuilt from its config; plus the dataset's name."""
+    run_directory = Path(run_directory)
+    config = yaml.safe_load(_require_file(run_directory / "config.yaml", "run config").read_text())
+    member = run_directory / "hall_of_fame" / "rank_1"
+    genome = json.loads(_require_file(member / "genome.json", "best genome (no hall of fame yet?)").read_text())
+    generator = keras.models.load_model(_require_file(member / "generator.keras", "best generator"), compile=False)
+    try:
+        latent_dim = int(genome["hyperparameters"]["latent_dim"])
+        latent_stddev, seed = float(config["training"]["latent_stddev"]), int(config["seed"])
+        dataset = load_dataset(config["data"]["name"], config["data"]["params"], seed)
+    except (KeyError, TypeError) as error:
+        raise ConfigError(f"{run_directory}: incomplete config.yaml or genome.json (missing {error})") from None
+    rng = np.random.default_rng(seed)
+    real = dataset.samples[rng.permutation(len(dataset.samples))[:count]]
+    latent = (latent_stddev * rng.standard_normal((count, latent_dim))).astype(np.float32)
+    return real, np.asarray(generator(latent, training=False)), dataset.name
+
+
+def plot_run(run_directory: str | Path, out_directory: str | Path | None = None) -> list[Path]:
+    """Write ``fitness.png`` and ``samples.png`` for a finished or running run (default into
+    ``RUN_DIR/plots``) and return their paths. A missing run directory, logbook or hall of
+    fame raises ConfigError naming the path."""
+    run_directory = Path(run_directory)
+    if not run_directory.is_dir():
+        raise ConfigError(f"{run_directory}: run directory not found")
+    out_directory = Path(out_directory) if out_directory is not None else run_directory / "plots"
+    logbook = read_logbook(run_directory / "logbook.csv")
+    real, generated, name = sample_best_generator(run_directory, SAMPLES)
+    return [
+        plot_fitness(logbook, out_directory / "fitness.png"),
+        plot_samples(real, generated, out_directory / "samples.png", title=f"{name}: best generator vs real data"),
+    ]

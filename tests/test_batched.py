@@ -1,0 +1,184 @@
+"""The batched evaluator against the per-individual Keras path (``deatf_gan.batched``).
+
+Parity is tested with dropout off: the Keras path's ``Dropout`` layers draw their own masks,
+so dropout is tested by its statistics instead. Rounding differs between the two paths
+(padded einsum vs Keras matmuls), and GAN training amplifies it through ReLU kinks, so the
+genomes are fixed draws that cover every option rather than fresh random ones.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from deatf_gan import batched
+from deatf_gan.build import build_pair
+from deatf_gan.datasets import Dataset, gaussian_1d
+from deatf_gan.evaluation import EvalContext, eval_gan
+from deatf_gan.genome import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, GANGenome, Hyperparameters, LayerGene, MLPDescriptor
+from deatf_gan.training import latent_noise, train_pair
+
+STEPS = 10
+
+
+def _genomes() -> list[GANGenome]:
+    """Nine genomes: every activation, initializer, optimizer, batch norm on and off,
+    1-3 discriminator steps, 1-3 layers, several batch and latent sizes."""
+    rng = np.random.default_rng(5)
+    genomes = []
+    for index, activation in enumerate(ACTIVATIONS):
+
+        def layer(offset: int, role: int) -> LayerGene:
+            return LayerGene(
+                units=int(rng.integers(3, 12)),
+                activation=ACTIVATIONS[(index + offset) % len(ACTIVATIONS)],
+                initializer=INITIALIZERS[(index + 3 * role + offset) % len(INITIALIZERS)],
+                batch_norm=bool((index + offset + role) % 2),
+            )
+
+        genomes.append(
+            GANGenome(
+                MLPDescriptor(tuple(layer(k, 0) for k in range(1 + index % 3))),
+                MLPDescriptor(tuple(layer(k, 1) for k in range(1 + (index + 1) % 3))),
+                Hyperparameters(
+                    generator_learning_rate=float(10 ** rng.uniform(-4, -2)),
+                    discriminator_learning_rate=float(10 ** rng.uniform(-4, -2)),
+                    optimizer=OPTIMIZERS[index % 3],
+                    batch_size=(8, 16, 12)[index % 3],
+                    latent_dim=1 + index % 4,
+                    discriminator_steps=1 + (index // 3) % 3,
+                ),
+            )
+        )
+    return genomes
+
+
+def _tanh_data() -> Dataset:
+    rng = np.random.default_rng(0)
+    return Dataset("tanh", np.tanh(rng.normal(size=(500, 3))).astype(np.float32), "tanh", standardize=False)
+
+
+@pytest.fixture(scope="module", params=["standardize", "tanh"])
+def trained(request):
+    # every option on standardised data; bounded data (tanh output, no normalisation) on three
+    dataset = gaussian_1d(samples=500) if request.param == "standardize" else _tanh_data()
+    genomes = _genomes() if request.param == "standardize" else _genomes()[:3]
+    seeds = [11 * i + 1 for i in range(len(genomes))]
+    chunk = batched.train_chunk(genomes, seeds, dataset, STEPS, latent_stddev=2.0, jit_compile=False)
+    return dataset, genomes, seeds, chunk
+
+
+def test_the_genomes_cover_every_option():
+    layers = [layer for g in _genomes() for role in ("generator", "discriminator") for layer in g.network(role).layers]
+    assert {layer.activation for layer in layers} == set(ACTIVATIONS)
+    assert {layer.initializer for layer in layers} == set(INITIALIZERS)
+    assert {layer.batch_norm for layer in layers} == {False, True}
+    assert {g.hyperparameters.optimizer for g in _genomes()} == set(OPTIMIZERS)
+    assert {g.hyperparameters.discriminator_steps for g in _genomes()} == {1, 2, 3}
+
+
+def test_noise_of_one_individual_is_the_corner_of_a_larger_draw():
+    small = latent_noise(7, 3, (16, 2), 2.0).numpy()
+    large = latent_noise(7, 3, (64, 8), 2.0).numpy()
+    assert np.array_equal(small, large[:16, :2])
+    assert not np.array_equal(small, latent_noise(7, 4, (16, 2), 2.0).numpy())
+
+
+def test_initial_weights_are_those_of_build_pair():
+    dataset = gaussian_1d(samples=100)
+    for seed, genome in enumerate(_genomes()):
+        generator, discriminator = build_pair(genome, dataset, seed)
+        expected = generator.get_weights() + discriminator.get_weights()
+        actual = [w for weights in batched.initial_weights(genome, dataset, seed) for w in weights]
+        assert len(actual) == len(expected)
+        assert all(np.array_equal(a, e) for a, e in zip(actual, expected))
+
+
+def test_losses_after_ten_steps_match_the_keras_path(trained):
+    dataset, genomes, seeds, chunk = trained
+    for index, (genome, seed) in enumerate(zip(genomes, seeds)):
+        generator, discriminator = build_pair(genome, dataset, seed)
+        outcome = train_pair(generator, discriminator, genome.hyperparameters, dataset, STEPS, seed, latent_stddev=2.0)
+        assert chunk.generator_losses[index] == pytest.approx(outcome.generator_loss, rel=1e-4), genome
+        assert chunk.discriminator_losses[index] == pytest.approx(outcome.discriminator_loss, rel=1e-4), genome
+
+
+def test_exported_weights_give_keras_models_with_the_same_outputs(trained):
+    dataset, genomes, seeds, chunk = trained
+    engine, superset = chunk.engine, chunk.engine.superset
+    rng = np.random.default_rng(3)
+    latent = rng.normal(size=(superset.population, 50, superset.latent)).astype(np.float32)
+    real = dataset.samples[rng.integers(len(dataset.samples), size=(superset.population, 50))]
+    for index, genome in enumerate(genomes):
+        latent[index, :, genome.hyperparameters.latent_dim :] = 0.0
+    fake_logits, real_logits = (t.numpy() for t in engine.score(tf.constant(latent), tf.constant(real)))
+    for index, (genome, seed) in enumerate(zip(genomes, seeds)):
+        generator, discriminator = build_pair(genome, dataset, seed)
+        generator_weights, discriminator_weights = engine.export(index, genome, dataset)
+        generator.set_weights(generator_weights)
+        discriminator.set_weights(discriminator_weights)
+        z = latent[index, :, : genome.hyperparameters.latent_dim]
+        expected_fake = discriminator(generator(z, training=False), training=False).numpy()[:, 0]
+        expected_real = discriminator(real[index], training=False).numpy()[:, 0]
+        np.testing.assert_allclose(fake_logits[index], expected_fake, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(real_logits[index], expected_real, rtol=1e-5, atol=1e-5)
+
+
+def test_dropout_drops_the_share_of_units_it_names_and_rescales():
+    """Training-mode dropout at rate r zeroes a share r of a layer's units and scales the
+    rest by 1/(1-r), so the layer's mean is unchanged; inference mode drops nothing."""
+    dataset = gaussian_1d(samples=200)
+    genome = GANGenome(
+        MLPDescriptor((LayerGene(64, "linear", dropout=0.3),)),
+        MLPDescriptor((LayerGene(4, "relu"),)),
+        Hyperparameters(batch_size=64, latent_dim=2),
+    )
+    superset = batched.Superset.covering([genome], dataset, None, 4, jit_compile=False)
+    engine = batched.engine_for(superset)
+    engine.load([genome], [0], dataset, 1)
+    network = engine.generator
+    network.kernels[0].assign(tf.ones_like(network.kernels[0]))  # every unit outputs sum(z) = 1 below
+    x = tf.fill([4, 64, superset.latent], 1.0 / superset.latent)
+    mask, count = engine.sample_mask, tf.reduce_sum(engine.sample_mask, axis=1)
+    keep = []
+    for draw in range(5):
+        seeds, draws = tf.constant([3, 3, 4, 4], tf.int64), tf.fill([4], draw)
+        keep.append(_hidden_layer(network, x, (seeds, draws, 0), mask, count))
+    values = np.concatenate([h.ravel() for h in keep])
+    assert np.allclose(np.unique(values), [0.0, 1 / 0.7])
+    assert np.mean(values == 0) == pytest.approx(0.3, abs=0.02)
+    assert np.mean(values) == pytest.approx(1.0, abs=0.03)
+    assert not np.array_equal(keep[0], keep[1])  # fresh masks every draw
+    inference = _hidden_layer(network, x, None, mask, count)
+    assert np.allclose(inference, 1.0)
+
+
+def _hidden_layer(network, x, noise, mask, count) -> np.ndarray:
+    """The first hidden layer's output, by running a copy of the network with the output layer
+    replaced by the identity on unit 0..U (a one-layer superset)."""
+    shape = dataclasses.replace(network.shape, output_dim=network.shape.units)
+    probe = batched._Network(shape, x.shape[0])
+    for source, target in zip(network.kernels[:-1] + network.biases[:-1], probe.kernels[:-1] + probe.biases[:-1]):
+        target.assign(source)
+    probe.kernels[-1].assign(tf.tile(tf.eye(shape.units)[None], [x.shape[0], 1, 1]))
+    for name in ("unit_mask", "layer_on", "activation", "bn_on", "dropout"):
+        getattr(probe, name).assign(getattr(network, name))
+    out, _ = probe.forward(x, noise is not None, mask, count, tf.ones([x.shape[0]], tf.bool), noise)
+    return out.numpy()
+
+
+def test_a_chunk_evaluation_gives_eval_gan_fields_and_fitness():
+    dataset = gaussian_1d(samples=500)
+    genomes = _genomes()  # the same superset as the parity fixture: no new trace
+    context = EvalContext(dataset=dataset, steps=STEPS, latent_stddev=2.0, eval_samples=1000)
+    results = batched.BatchedEvaluation(jit_compile=False).evaluate_chunk([(g, 5 + i) for i, g in enumerate(genomes)], context)
+    assert len(results) == len(genomes)
+    for index, (genome, result) in list(enumerate(zip(genomes, results)))[:2]:
+        reference = eval_gan(genome, context.for_seed(5 + index))
+        assert not result.failed
+        assert result.fitness[0] == pytest.approx(reference.fitness[0], rel=1e-3)
+        assert result.discriminator_loss == pytest.approx(reference.discriminator_loss, rel=1e-3)
+        assert result.generator_parameters == reference.generator_parameters
+        assert result.discriminator_parameters == reference.discriminator_parameters
+        assert all(np.allclose(a, b, atol=1e-4) for a, b in zip(result.weights[0], reference.weights[0]))

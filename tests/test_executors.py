@@ -1,0 +1,172 @@
+"""Serial, local processes and Dask give the same runs; dead workers are retried, broken
+evaluations are not. Real worker processes, a real Dask LocalCluster, and real
+``dask scheduler`` / ``dask worker`` commands on loopback; two workers each.
+"""
+
+import copy
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+from deatf_gan.cli import main
+from deatf_gan.config import ExecutorConfig, config_from_dict
+from deatf_gan.evolution import Hook, evolve, individual_seed
+from deatf_gan.executors import make_executor
+from tests.conftest import TINY_RUN
+from tests.dying_evaluations import Misbehaving
+from tests.evaluations import units_score
+
+KINDS = ["processes", "dask"]
+
+
+def _config(kind: str, generations: int = 1, **executor):
+    raw = copy.deepcopy(TINY_RUN)
+    raw["evolution"]["generations"] = generations
+    raw["executor"] = {"kind": kind, **({"workers": 2} if kind != "serial" else {}), **executor}
+    return config_from_dict(raw)
+
+
+class Evaluated(Hook):
+    """Keeps every evaluated individual: failed ones may leave the population."""
+
+    def __init__(self):
+        self.individuals = []
+
+    def on_generation(self, state):
+        self.individuals.extend(state.evaluated)
+
+
+def _run(config, evaluate=None):
+    evaluated = Evaluated()
+    result = evolve(config, evaluate=evaluate, hooks=[evaluated])
+    return {
+        "evaluated": [(ind.id, ind.fitness.values) for ind in evaluated.individuals],
+        "population": [ind.id for ind in result.population],
+        "hall_of_fame": [(ind.id, ind.fitness.values) for ind in result.hall_of_fame],
+        "logbook": [{k: v for k, v in row.items() if k != "seconds"} for row in result.logbook],
+    }, evaluated.individuals
+
+
+def _seed(individual_id: int) -> int:
+    return individual_seed(TINY_RUN["seed"], individual_id)
+
+
+@pytest.fixture(scope="module")
+def serial_run():
+    return _run(_config("serial"))[0]
+
+
+def test_worker_processes_give_the_serial_run_to_the_last_bit(serial_run):
+    assert _run(_config("processes"))[0] == serial_run
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_dead_workers_are_retried_and_broken_evaluations_are_not(kind, tmp_path):
+    killer, broken, killed_once = _seed(0), _seed(2), _seed(3)  # killed_once is in generation 1, never beside killer
+    disturbed = Misbehaving(str(tmp_path / "a"), kill_once=killed_once, kill_always=killer, raises=(broken,), evaluate=units_score)
+    undisturbed = Misbehaving(str(tmp_path / "b"), raises=(killer, broken), evaluate=units_score)
+    for evaluation in (disturbed, undisturbed):
+        Path(evaluation.directory).mkdir()
+    outcome, evaluated = _run(_config(kind, retries=1), evaluate=disturbed)
+
+    attempts = disturbed.attempts()
+    assert (attempts.count(killer), attempts.count(killed_once), attempts.count(broken)) == (2, 2, 1)
+    failures = {ind.seed: ind.result.failure for ind in evaluated if ind.failed}
+    assert failures.keys() == {killer, broken}
+    assert failures[killer] == "worker died 2 times" and failures[broken].startswith("RuntimeError")
+    assert outcome == _run(_config("serial"), evaluate=undisturbed)[0]  # nothing finished was lost or changed
+
+
+class WholeChunks:
+    """A job function that takes whole chunks, as a batched evaluator does."""
+
+    def __call__(self, job):
+        return job, 1
+
+    def evaluate_chunk(self, jobs):
+        return [(job, len(jobs)) for job in jobs]
+
+
+@pytest.mark.parametrize("kind", ["serial", "processes"])
+def test_a_function_that_takes_whole_chunks_gets_them_in_one_call(kind):
+    with make_executor(ExecutorConfig(kind=kind, workers=2, chunk_size=3)) as executor:
+        assert list(executor.map(WholeChunks(), range(7))) == [(job, 3 if job < 6 else 1) for job in range(7)]
+
+
+DRIVER_THAT_DIES = """
+import os, signal, psutil
+from deatf_gan.executors import ProcessExecutor
+executor = ProcessExecutor(workers=1, retries=0)
+executor.start()
+print(*[c.pid for c in psutil.Process().children() if "spawn_main" in " ".join(c.cmdline())], flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_workers_exit_when_the_driver_is_killed(tmp_path):
+    with open(tmp_path / "workers", "w") as out:  # not a pipe: a worker left behind would hold it open
+        done = subprocess.run([sys.executable, "-c", DRIVER_THAT_DIES], stdout=out, stderr=subprocess.DEVNULL, timeout=120)
+    workers = [int(pid) for pid in (tmp_path / "workers").read_text().split()]
+    assert done.returncode == -signal.SIGKILL and len(workers) == 1
+
+    def alive(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + 30
+    while alive(workers[0]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        assert not alive(workers[0])
+    finally:
+        if alive(workers[0]):
+            os.kill(workers[0], signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_readme_recipe_on_dask_scheduler_and_worker_commands_gives_the_serial_results(serial_run, tmp_path):
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    dask = str(Path(sys.executable).parent / "dask")  # the command the dask extra installs
+    commands = [
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+        [dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"],
+    ]
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        for command in commands
+    ]
+    try:
+        config = tmp_path / "tiny.yaml"
+        config.write_text(yaml.safe_dump(TINY_RUN))
+        overrides = ["evolution.generations=0", "executor.kind=dask", f"executor.address={address}"]
+        arguments = ["run", str(config), "--out", str(tmp_path / "run"), "--quiet"]
+        assert main(arguments + [item for override in overrides for item in ("--set", override)]) == 0
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # the worker command's own worker processes too
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    ranks = [json.loads((tmp_path / "run" / "hall_of_fame" / f"rank_{n}" / "metrics.json").read_text()) for n in (1, 2)]
+    first_generation = serial_run["evaluated"][: TINY_RUN["evolution"]["population"]]
+    best_two = sorted(first_generation, key=lambda member: member[1])[:2]
+    assert [(rank["id"], tuple(rank["fitness"])) for rank in ranks] == best_two

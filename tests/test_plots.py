@@ -1,0 +1,88 @@
+"""Plots of a run directory: real PNG files of sensible size, and clear errors for bad paths."""
+
+import shutil
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from deatf_gan.errors import ConfigError
+from deatf_gan.plots import image_side, plot_run, plot_samples, read_logbook
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_png(path, min_width=300, min_height=250):
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE and len(data) > 1000, path
+    height, width = imread(path).shape[:2]
+    assert min_width <= width <= 2000 and min_height <= height <= 2000, (path, width, height)
+    return imread(path)
+
+
+def test_plot_run_writes_fitness_and_samples(finished_run, tmp_path):
+    run = shutil.copytree(finished_run, tmp_path / "run")  # the shared run stays as the run left it
+    paths = plot_run(run)
+    assert [p.name for p in paths] == ["fitness.png", "samples.png"]
+    assert all(p.parent == run / "plots" for p in paths)
+    for path in paths:
+        pixels = assert_png(path)
+        assert pixels[..., :3].std() > 0.05  # something is drawn, not a blank canvas
+
+
+def test_plot_run_to_another_directory(finished_run, tmp_path):
+    paths = plot_run(finished_run, tmp_path / "pictures")
+    assert sorted(p.name for p in (tmp_path / "pictures").iterdir()) == ["fitness.png", "samples.png"]
+    assert all(p.exists() for p in paths)
+
+
+def test_logbook_empty_cells_are_nan(tmp_path):
+    (tmp_path / "logbook.csv").write_text("gen,min,mean,max,best\n0,1.5,,3,1.5\n1,1.2,2,2.5,1.2\n")
+    logbook = read_logbook(tmp_path / "logbook.csv")
+    assert np.isnan(logbook["mean"][0]) and logbook["mean"][1] == 2 and list(logbook["gen"]) == [0, 1]
+
+
+def test_missing_run_or_hall_of_fame_names_the_path(finished_run, tmp_path):
+    with pytest.raises(ConfigError, match=str(tmp_path / "nowhere")):
+        plot_run(tmp_path / "nowhere")
+    early = tmp_path / "early"
+    shutil.copytree(finished_run, early, ignore=shutil.ignore_patterns("hall_of_fame", "plots"))
+    with pytest.raises(ConfigError, match=str(early / "hall_of_fame" / "rank_1" / "genome.json")):
+        plot_run(early)
+    (early / "logbook.csv").unlink()
+    with pytest.raises(ConfigError, match="logbook.csv"):
+        plot_run(early)
+
+
+def test_samples_two_dimensional(tmp_path):
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(500, 2))
+    generated = rng.normal(loc=2.0, size=(500, 2))
+    assert_png(plot_samples(real, generated, tmp_path / "scatter.png", title="two gaussians"))
+
+
+def test_samples_images_side_by_side(tmp_path):
+    rng = np.random.default_rng(0)
+    real = np.tile(np.eye(8).reshape(1, 64), (40, 1)) + 0.1 * rng.random((40, 64))  # diagonal strokes
+    generated = rng.random((40, 64))
+    pixels = assert_png(plot_samples(real, generated, tmp_path / "digits.png", title="digits"), min_width=600)
+    assert pixels.shape[1] > pixels.shape[0]  # two grids side by side: wider than tall
+
+
+def test_samples_reject_mismatched_arrays(tmp_path):
+    with pytest.raises(ValueError, match="equal columns"):
+        plot_samples(np.zeros((5, 2)), np.zeros((5, 3)), tmp_path / "bad.png")
+
+
+def test_image_side():
+    assert [image_side(d) for d in (1, 2, 9, 15, 16, 64, 65, 784)] == [None, None, None, None, 4, 8, None, 28]
+
+
+def test_save_image_grid_writes_a_png(tmp_path):
+    from deatf_gan.plots import save_image_grid
+
+    images = np.random.default_rng(0).uniform(-1, 1, size=(10, 64))
+    path = save_image_grid(images, tmp_path / "grid.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="not a square image"):
+        save_image_grid(images[:, :10], tmp_path / "bad.png")
