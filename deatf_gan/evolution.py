@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import math
 import time
 from contextlib import nullcontext
@@ -43,9 +44,7 @@ class Fitness(base.Fitness):
         super().__init__(values)
 
     def __deepcopy__(self, memo):
-        copy_ = Fitness(weights=self.weights)
-        copy_.wvalues = self.wvalues
-        return copy_
+        return _restore_fitness(self.weights, self.wvalues)
 
     def __reduce__(self):
         return (_restore_fitness, (self.weights, self.wvalues))
@@ -98,6 +97,18 @@ class GenerationState:
     rng_state: dict | None = None  # the driver's NumPy generator, for checkpoints
     next_id: int = 0
     consecutive_failures: int = 0
+
+    def resume_state(self) -> "ResumeState":
+        """What a checkpoint of this generation saves."""
+        return ResumeState(
+            self.generation,
+            self.population,
+            self.hall_of_fame,
+            self.logbook,
+            self.rng_state,
+            self.next_id,
+            self.consecutive_failures,
+        )
 
 
 @dataclass(frozen=True)
@@ -264,18 +275,15 @@ class _Evolution:
     def evaluate_invalid(self, individuals: Sequence[Individual], generation: int) -> list[Individual]:
         """Evaluate individuals without a valid fitness; cached results are reused, not recomputed."""
         invalid = [ind for ind in individuals if not ind.fitness.valid]
-        pending = []
-        for individual in invalid:
-            cached = self.cache.get(individual.genome, individual.seed)
-            if cached is None:
-                pending.append(individual)
-            else:
-                self._finish(individual, cached, generation, len(invalid) - len(pending), len(invalid), from_cache=True)
+        cached = [(ind, self.cache.get(ind.genome, ind.seed)) for ind in invalid]
+        pending = [ind for ind, result in cached if result is None]
         job = functools.partial(_evaluate_job, self.evaluate, self.context)
-        done = len(invalid) - len(pending)
-        for individual, result in zip(pending, self.map_fn(job, [(ind.genome, ind.seed) for ind in pending])):
-            done += 1
-            self._finish(individual, result, generation, done, len(invalid))
+        fresh = zip(pending, self.map_fn(job, [(ind.genome, ind.seed) for ind in pending]))
+        finished = [(ind, result, True) for ind, result in cached if result is not None]
+        for done, (individual, result, from_cache) in enumerate(
+            itertools.chain(finished, ((ind, result, False) for ind, result in fresh)), start=1
+        ):
+            self._finish(individual, result, generation, done, len(invalid), from_cache)
         return invalid
 
     def _finish(self, individual: Individual, result: EvalResult, generation: int, done: int, total: int, from_cache: bool = False) -> None:

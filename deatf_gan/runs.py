@@ -88,15 +88,7 @@ def checkpoint_paths(run_directory: Path) -> list[Path]:
 
 def write_checkpoint(state: GenerationState, run_directory: Path) -> Path:
     """Save everything needed to continue after ``state.generation``; keep the last few."""
-    saved = ResumeState(
-        generation=state.generation,
-        population=state.population,
-        hall_of_fame=state.hall_of_fame,
-        logbook=state.logbook,
-        rng_state=state.rng_state,
-        next_id=state.next_id,
-        consecutive_failures=state.consecutive_failures,
-    )
+    saved = state.resume_state()
     directory = run_directory / CHECKPOINTS
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"generation_{state.generation:05d}.pkl"
