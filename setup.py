@@ -7,8 +7,9 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["deatf_gan", "deatf_gan.*"]),
+    package_data={"deatf_gan": ["data/*.npz"]},
     python_requires=">=3.10",
-    install_requires=["cloudpickle>=2.2", "deap>=1.4", "matplotlib>=3.7", "numpy>=1.24", "PyYAML>=6.0"],
+    install_requires=["cloudpickle>=2.2", "deap>=1.4", "matplotlib>=3.7", "numpy>=1.24", "PyYAML>=6.0", "scikit-learn>=1.3", "scipy>=1.10"],
     extras_require={
         # The CPU-only wheel: never pulls the multi-GB CUDA build.
         "cpu": ["tensorflow-cpu>=2.16,<2.22"],

@@ -47,7 +47,6 @@ import tensorflow as tf
 from deatf_gan.build import _INITIALIZER_CLASSES, build_pair, layer_seeds
 from deatf_gan.datasets import Dataset
 from deatf_gan.evaluation import (
-    FITNESSES,
     EvalContext,
     EvalResult,
     TrainedPair,
@@ -55,10 +54,9 @@ from deatf_gan.evaluation import (
     check_result,
     eval_gan,
     evaluate_safely,
-    fitness_generator_loss,
+    fitness_functions,
 )
 from deatf_gan.genome import GANGenome, MLPDescriptor, SearchSpace
-from deatf_gan.registry import resolve
 from deatf_gan.training import hashed_normal, hashed_uniform, training_schedule
 
 ACTIVATION_FUNCTIONS: dict[str, Callable] = {
@@ -556,7 +554,7 @@ class BatchedEvaluation:
             latent[i, :, : z.shape[1]] = z
             real[i] = x
         fake_logits, real_logits = (t.numpy() for t in engine.score(tf.constant(latent), tf.constant(real)))
-        fitness_fn = resolve(FITNESSES, context.fitness)
+        fitness_fns = fitness_functions(context.fitness)
         seconds = (time.perf_counter() - start) / len(jobs)
         results = []
         for i, (genome, seed) in enumerate(jobs):
@@ -564,13 +562,10 @@ class BatchedEvaluation:
             weights = engine.export(i, genome, context.dataset)
             g_loss = float(np.mean(np.logaddexp(0.0, -fake_i)))  # softplus(-l) = -log σ(l)
             d_loss = float(np.mean(np.logaddexp(0.0, -real_i)) + np.mean(np.logaddexp(0.0, fake_i)))
-            if fitness_fn is fitness_generator_loss:
-                fitness = g_loss
-            else:
-                fitness = self._keras_fitness(fitness_fn, genome, seed, weights, held[i], context)
+            fitness, quality = self._keras_fitness(fitness_fns, genome, seed, weights, held[i], context)
             results.append(
                 EvalResult(
-                    fitness=(float(fitness),),
+                    fitness=fitness,
                     generator_loss=g_loss,
                     discriminator_loss=d_loss,
                     discriminator_accuracy_real=float(np.mean(real_i > 0)),
@@ -578,18 +573,20 @@ class BatchedEvaluation:
                     generator_parameters=sum(w.size for w in weights[0]),
                     discriminator_parameters=sum(w.size for w in weights[1]),
                     seconds=seconds,
+                    extra=quality,
                     weights=weights if context.keep_weights else None,
                 )
             )
         return results
 
     @staticmethod
-    def _keras_fitness(fitness_fn, genome, seed, weights, held, context: EvalContext) -> float:
+    def _keras_fitness(fitness_fns, genome, seed, weights, held, context: EvalContext):
+        """Fitness values and quality metrics, measured on Keras models holding the exported weights."""
         generator, discriminator = build_pair(genome, context.dataset, seed)
         generator.set_weights(weights[0])
         discriminator.set_weights(weights[1])
         pair = TrainedPair(genome, generator, discriminator, context.dataset, held[0], held[1], seed, context.latent_stddev)
-        return fitness_fn(pair)
+        return tuple(float(measure(pair)) for measure in fitness_fns), dict(pair.quality)
 
 
 @dataclass(frozen=True)

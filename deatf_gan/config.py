@@ -90,18 +90,32 @@ class TrainingConfig:
 class EvaluationConfig:
     """How individuals are scored.
 
-    ``fitness`` names a measure for the default ``eval_gan``; ``function`` replaces
-    ``eval_gan`` with ``"module:function"`` called as ``function(genome, context, **kwargs)``
-    (``signature: deatf`` for code written for DEATF's positional signature). ``weights``
-    has one entry per objective: negative minimises, positive maximises.
+    ``fitness`` names a measure for the default ``eval_gan``, or a list of measures for
+    several objectives (select with ``nsga2``); ``function`` replaces ``eval_gan`` with
+    ``"module:function"`` called as ``function(genome, context, **kwargs)`` (``signature:
+    deatf`` for code written for DEATF's positional signature). ``weights`` has one entry
+    per objective: negative minimises, positive maximises; left out, every objective is
+    minimised.
     """
 
-    fitness: str = "generator_loss"
+    fitness: str | tuple[str, ...] = "generator_loss"
     function: str | None = None
     kwargs: dict = field(default_factory=dict)
     signature: Literal["deatf_gan", "deatf"] = "deatf_gan"
-    weights: tuple[float, ...] = (-1.0,)
+    weights: tuple[float, ...] = ()
     max_consecutive_failures: int = 20
+
+    @property
+    def fitness_names(self) -> tuple[str, ...]:
+        return (self.fitness,) if isinstance(self.fitness, str) else tuple(self.fitness)
+
+    @property
+    def objective_weights(self) -> tuple[float, ...]:
+        """``weights``, or -1 (minimise) for each objective: one per fitness measure of
+        ``eval_gan``, one for a custom function unless it gives weights."""
+        if self.weights:
+            return tuple(self.weights)
+        return (-1.0,) * (len(self.fitness_names) if self.function is None else 1)
 
 
 @dataclass(frozen=True)
@@ -173,7 +187,14 @@ def _coerce(value: Any, hint, path: str):
         options = typing.get_args(hint)
         if value is None and type(None) in options:
             return None
-        (hint,) = [option for option in options if option is not type(None)]
+        options = [option for option in options if option is not type(None)]
+        if len(options) > 1:  # e.g. one name or a list of names: the first that fits
+            for option in options[:-1]:
+                try:
+                    return _coerce(value, option, path)
+                except ConfigError:
+                    pass
+        hint = options[-1]
         origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, path)
@@ -348,16 +369,24 @@ def validate_config(config: Config) -> None:
     _require(training.eval_samples >= 1000, "training.eval_samples", "must be >= 1000 (fitness needs a large held-out batch)", training.eval_samples)
 
     evaluation = config.evaluation
-    _require(evaluation.fitness in FITNESSES, "evaluation.fitness", f"must be one of {', '.join(FITNESSES.names())}", evaluation.fitness)
+    names = evaluation.fitness_names
+    _require(len(names) > 0, "evaluation.fitness", "must name at least one measure", [])
+    for index, name in enumerate(names):
+        where = "evaluation.fitness" if isinstance(evaluation.fitness, str) else f"evaluation.fitness[{index}]"
+        _require(name in FITNESSES, where, f"must be one of {', '.join(FITNESSES.names())}", name)
     if evaluation.function is not None:
         load_function(evaluation.function)  # an unimportable function is reported before any training
-    _require(len(evaluation.weights) > 0, "evaluation.weights", "must have one weight per objective", list(evaluation.weights))
     for index, weight in enumerate(evaluation.weights):
         _require(weight != 0, f"evaluation.weights[{index}]", "must be non-zero (negative minimises)", weight)
     if evaluation.signature == "deatf":
         _require(evaluation.function is not None, "evaluation.signature", "'deatf' needs evaluation.function", evaluation.signature)
     if evaluation.function is None:
-        _require(len(evaluation.weights) == 1, "evaluation.weights", "eval_gan returns one fitness value; give one weight", list(evaluation.weights))
+        _require(
+            not evaluation.weights or len(evaluation.weights) == len(names),
+            "evaluation.weights",
+            f"eval_gan returns one value per fitness measure; give {len(names)} weight(s) or none",
+            list(evaluation.weights),
+        )
     _require(evaluation.max_consecutive_failures >= 1, "evaluation.max_consecutive_failures", "must be >= 1", evaluation.max_consecutive_failures)
 
     evolution = config.evolution

@@ -28,12 +28,19 @@ class Dataset:
     to [-1, 1]. With ``standardize`` the decoded models carry fixed per-feature
     normalisation layers (the discriminator's input, the inverse on the generator's output),
     so training is well conditioned while both models still work in data units.
+
+    ``kind`` chooses the quality metrics (``deatf_gan.metrics``) and the plot:
+    ``univariate`` (1-D), ``mixture`` (Gaussian modes at ``centres`` with ``mode_stddev``),
+    ``digits`` (8 × 8 images in [-1, 1]) or ``samples`` (anything else).
     """
 
     name: str
     samples: np.ndarray
     output_activation: str = "linear"
     standardize: bool = True
+    kind: str = "samples"
+    centres: np.ndarray | None = None
+    mode_stddev: float | None = None
 
     def __post_init__(self):
         samples = self.samples
@@ -43,6 +50,10 @@ class Dataset:
             raise DataError(f"dataset {self.name!r}: contains NaN or inf")
         if self.output_activation not in ("linear", "tanh"):
             raise DataError(f"dataset {self.name!r}: output_activation must be linear or tanh")
+        if self.kind not in KINDS:
+            raise DataError(f"dataset {self.name!r}: kind must be one of {', '.join(KINDS)}")
+        if (self.kind == "mixture") != (self.centres is not None and self.mode_stddev is not None):
+            raise DataError(f"dataset {self.name!r}: a mixture needs centres and mode_stddev, other kinds none")
 
     @property
     def dim(self) -> int:
@@ -58,6 +69,8 @@ class Dataset:
         return np.maximum(self.samples.var(axis=0), 1e-12)
 
 
+KINDS = ("univariate", "mixture", "digits", "samples")
+
 DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
 
 
@@ -66,7 +79,49 @@ def gaussian_1d(samples: int = 10_000, mean: float = 10.0, stddev: float = 1.0, 
     """The classic first GAN exercise: x ~ N(mean, stddev²), by default N(10, 1)."""
     rng = np.random.default_rng(seed)
     data = rng.normal(mean, stddev, size=(samples, 1)).astype(np.float32)
-    return Dataset("gaussian_1d", data, output_activation="linear", standardize=True)
+    return Dataset("gaussian_1d", data, output_activation="linear", standardize=True, kind="univariate")
+
+
+def ring_centres(modes: int = 8, radius: float = 2.0) -> np.ndarray:
+    """``modes`` points evenly spaced on a circle, the first at angle 0."""
+    angles = 2 * np.pi * np.arange(modes) / modes
+    return (radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)).astype(np.float32)
+
+
+def grid_centres(side: int = 5, spacing: float = 2.0) -> np.ndarray:
+    """A ``side`` × ``side`` grid centred on the origin: {-4, -2, 0, 2, 4}² by default."""
+    axis = spacing * (np.arange(side) - (side - 1) / 2)
+    return np.array([(x, y) for x in axis for y in axis], dtype=np.float32)
+
+
+def _mixture(name: str, centres: np.ndarray, stddev: float, samples: int, seed: int) -> Dataset:
+    """Equal-weight isotropic Gaussians at ``centres``: each sample picks a centre uniformly."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(len(centres), size=samples)
+    data = (centres[picks] + stddev * rng.standard_normal((samples, centres.shape[1]))).astype(np.float32)
+    return Dataset(name, data, kind="mixture", centres=centres, mode_stddev=float(stddev))
+
+
+@DATASETS.register("ring8")
+def ring8(samples: int = 10_000, modes: int = 8, radius: float = 2.0, stddev: float = 0.02, seed: int = 0) -> Dataset:
+    """The usual mode-collapse benchmark (VEEGAN, PacGAN): 8 Gaussians on a circle of radius 2, std 0.02."""
+    return _mixture("ring8", ring_centres(modes, radius), stddev, samples, seed)
+
+
+@DATASETS.register("grid25")
+def grid25(samples: int = 10_000, side: int = 5, spacing: float = 2.0, stddev: float = 0.05, seed: int = 0) -> Dataset:
+    """The harder mode-collapse benchmark: a 5 × 5 grid of Gaussians at {-4, -2, 0, 2, 4}², std 0.05."""
+    return _mixture("grid25", grid_centres(side, spacing), stddev, samples, seed)
+
+
+@DATASETS.register("digits")
+def digits(seed: int = 0) -> Dataset:
+    """scikit-learn's 1,797 handwritten 8 × 8 digits (they ship inside the package), pixels
+    0..16 scaled to [-1, 1] for a tanh generator output. ``seed`` is unused: the data is fixed."""
+    from sklearn.datasets import load_digits
+
+    images = load_digits().data.astype(np.float32) / 8.0 - 1.0
+    return Dataset("digits", images, output_activation="tanh", standardize=False, kind="digits")
 
 
 @DATASETS.register("file")
@@ -94,7 +149,10 @@ def file_data(path: str, standardize: bool = True, output_activation: str = "lin
         raise DataError(f"{path}: NaN or inf at array row {row + 1}, column {column + 1} ({len(bad)} such values)")
     if output_activation == "tanh" and np.abs(data).max() > 1:
         raise DataError(f"{path}: output_activation tanh needs data in [-1, 1] (largest magnitude {np.abs(data).max():g})")
-    return Dataset(f"file:{path}", data.astype(np.float32), output_activation=output_activation, standardize=standardize)
+    kind = "univariate" if data.shape[1] == 1 else "samples"
+    return Dataset(
+        f"file:{path}", data.astype(np.float32), output_activation=output_activation, standardize=standardize, kind=kind
+    )
 
 
 def _read_npy(path: Path) -> np.ndarray:

@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import keras
 import numpy as np
@@ -27,6 +27,7 @@ from deatf_gan.datasets import Dataset
 from deatf_gan.errors import ConfigError, DeatfGanError, IndividualFailed
 from deatf_gan.genome import GANGenome
 from deatf_gan.judge import judged_generator_loss
+from deatf_gan.metrics import quality_metrics
 from deatf_gan.registry import Registry, resolve
 from deatf_gan.training import discriminator_loss, generator_loss, train_pair
 
@@ -46,7 +47,7 @@ class EvalContext:
     seed: int = 0
     latent_stddev: float = 1.0
     eval_samples: int = 2000
-    fitness: str | Callable = "generator_loss"
+    fitness: str | Callable | tuple = "generator_loss"  # one measure, or one per objective
     jit_compile: bool = False
     keep_weights: bool = True
     objectives: int = 1  # how many fitness values the evaluation must return
@@ -90,6 +91,17 @@ class TrainedPair:
         rng = np.random.default_rng([self.seed, 100 + stream])
         latent = self.latent_stddev * rng.standard_normal((count, self.genome.hyperparameters.latent_dim))
         return np.asarray(self.generator(latent.astype(np.float32), training=False))
+
+    @functools.cached_property
+    def generated(self) -> np.ndarray:
+        """The generator's samples for the held-out latent batch (inference mode)."""
+        return np.asarray(self.generator(self.latent, training=False))
+
+    @functools.cached_property
+    def quality(self) -> dict[str, float]:
+        """The dataset kind's quality metrics (``deatf_gan.metrics``) of the held-out samples."""
+        dataset = self.dataset
+        return quality_metrics(dataset.kind, self.real, self.generated, dataset.centres, dataset.mode_stddev)
 
 
 @dataclass(frozen=True)
@@ -148,8 +160,7 @@ def fitness_generator_loss(pair: TrainedPair) -> float:
     """``L_G = -mean log D(G(z))`` on held-out latent samples against the pair's own trained
     discriminator (both networks in inference mode). Cheap, but a weak discriminator also
     scores well: it measures the pair, not the generator alone."""
-    fake_logits = pair.discriminator(pair.generator(pair.latent, training=False), training=False)
-    return float(generator_loss(fake_logits))
+    return float(generator_loss(pair.discriminator(pair.generated, training=False)))
 
 
 @FITNESSES.register("judged_generator_loss")
@@ -158,8 +169,59 @@ def fitness_judged_generator_loss(pair: TrainedPair) -> float:
     on the frozen generator's samples vs real data (see ``deatf_gan.judge``). Unlike
     ``generator_loss`` it cannot be lowered by a weak or miscalibrated own discriminator."""
     fake_train = pair.sample(len(pair.dataset.samples), stream=0)
-    fake_eval = np.asarray(pair.generator(pair.latent, training=False))
-    return judged_generator_loss(pair.dataset.samples, fake_train, fake_eval, seed=pair.seed)
+    return judged_generator_loss(pair.dataset.samples, fake_train, pair.generated, seed=pair.seed)
+
+
+@dataclass(frozen=True)
+class QualityFitness:
+    """A quality metric of one dataset kind (``deatf_gan.metrics``) as a minimised fitness.
+
+    A metric that grows with quality (modes covered, high-quality share) is turned into a
+    shortfall: ``fitness = best - metric``, where ``best`` is the number of modes or 1.
+    An instance, not a closure, so it pickles to worker processes.
+    """
+
+    name: str
+    kind: str
+    metric: str
+    shortfall_of: Literal["modes", "one"] | None = None
+
+    def __call__(self, pair: TrainedPair) -> float:
+        if pair.dataset.kind != self.kind:
+            raise ConfigError(self.mismatch(pair.dataset))
+        value = pair.quality[self.metric]
+        if self.shortfall_of == "modes":
+            return float(len(pair.dataset.centres) - value)
+        if self.shortfall_of == "one":
+            return float(1.0 - value)
+        return float(value)
+
+    def mismatch(self, dataset: Dataset) -> str:
+        return f"evaluation.fitness: {self.name!r} needs a {self.kind} dataset; {dataset.name!r} is {dataset.kind}"
+
+
+for _fitness in (
+    QualityFitness("wasserstein_1d", "univariate", "wasserstein_1d"),
+    QualityFitness("reverse_kl", "mixture", "reverse_kl"),
+    QualityFitness("modes_missed", "mixture", "modes_covered", shortfall_of="modes"),
+    QualityFitness("low_quality_share", "mixture", "high_quality_share", shortfall_of="one"),
+    QualityFitness("frechet_distance", "digits", "frechet_distance"),
+    QualityFitness("class_coverage_tvd", "digits", "class_coverage_tvd"),
+):
+    FITNESSES.register(_fitness.name, _fitness)
+
+
+def fitness_functions(fitness) -> tuple[Callable, ...]:
+    """A context's fitness (a name, a callable, or a tuple of them) as callables, one per objective."""
+    measures = fitness if isinstance(fitness, (tuple, list)) else (fitness,)
+    return tuple(resolve(FITNESSES, measure) for measure in measures)
+
+
+def check_fitness_applies(fitness, dataset: Dataset) -> None:
+    """A quality fitness for another dataset kind is a config mistake: say so before any training."""
+    for measure in fitness_functions(fitness):
+        if isinstance(measure, QualityFitness) and measure.kind != dataset.kind:
+            raise ConfigError(measure.mismatch(dataset))
 
 
 def _held_out(context: EvalContext, genome: GANGenome) -> tuple[np.ndarray, np.ndarray]:
@@ -175,22 +237,23 @@ def eval_gan(genome: GANGenome, context: EvalContext) -> EvalResult:
 
     Diagnostics on held-out samples, models in inference mode: ``L_D`` and ``L_G`` (see
     ``deatf_gan.training``), the share of real samples the discriminator calls real (logit > 0)
-    and of fakes it calls fake (logit < 0), parameter counts and seconds. A NaN or inf
-    anywhere fails the individual instead of the run.
+    and of fakes it calls fake (logit < 0), parameter counts, seconds, and in ``extra`` the
+    dataset kind's quality metrics. A NaN or inf anywhere fails the individual instead of
+    the run.
     """
     start = time.perf_counter()
-    fitness_fn = resolve(FITNESSES, context.fitness)
+    fitness_fns = fitness_functions(context.fitness)
     generator, discriminator = context.build_pair(genome)
     context.train_pair(genome, generator, discriminator)
     latent, real = _held_out(context, genome)
     pair = TrainedPair(
         genome, generator, discriminator, context.dataset, latent, real, context.seed, context.latent_stddev
     )
-    fitness = fitness_fn(pair)
-    fake_logits = discriminator(generator(latent, training=False), training=False)
+    fitness = tuple(float(measure(pair)) for measure in fitness_fns)
+    fake_logits = discriminator(pair.generated, training=False)
     real_logits = discriminator(real, training=False)
     result = EvalResult(
-        fitness=(float(fitness),),
+        fitness=fitness,
         generator_loss=float(generator_loss(fake_logits)),
         discriminator_loss=float(discriminator_loss(fake_logits, real_logits)),
         discriminator_accuracy_real=float(tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))),
@@ -198,9 +261,10 @@ def eval_gan(genome: GANGenome, context: EvalContext) -> EvalResult:
         generator_parameters=int(generator.count_params()),
         discriminator_parameters=int(discriminator.count_params()),
         seconds=time.perf_counter() - start,
+        extra=dict(pair.quality),
         weights=(generator.get_weights(), discriminator.get_weights()) if context.keep_weights else None,
     )
-    return check_result(result)
+    return check_result(result, len(fitness))
 
 
 def load_function(spec: str, path: str = "evaluation.function") -> Callable:

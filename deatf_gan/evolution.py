@@ -23,7 +23,14 @@ from deap import base, tools
 from deatf_gan.config import Config
 from deatf_gan.datasets import Dataset, load_dataset
 from deatf_gan.errors import GenomeError, RunAborted
-from deatf_gan.evaluation import FITNESSES, EvalContext, EvalResult, evaluate_safely, resolve_evaluation
+from deatf_gan.evaluation import (
+    FITNESSES,
+    EvalContext,
+    EvalResult,
+    check_fitness_applies,
+    evaluate_safely,
+    resolve_evaluation,
+)
 from deatf_gan.executors import make_executor
 from deatf_gan.genome import GANGenome, SearchSpace
 from deatf_gan.operators import crossover, mutate
@@ -232,7 +239,7 @@ class _Evolution:
         self.cache = cache or EvaluationCache()
         self.consecutive_failures = 0
         self.best_seen: Fitness | None = None
-        self.weights = tuple(config.evaluation.weights)
+        self.weights = config.evaluation.objective_weights
         self.space: SearchSpace = config.build_search_space()
         self.rng = np.random.default_rng(config.seed)
         self.dataset = dataset if dataset is not None else load_dataset(config.data.name, config.data.params, config.seed)
@@ -241,10 +248,11 @@ class _Evolution:
             steps=config.training.steps,
             latent_stddev=config.training.latent_stddev,
             eval_samples=config.training.eval_samples,
-            fitness=resolve(FITNESSES, config.evaluation.fitness),  # workers need no copy of the registry
+            fitness=tuple(resolve(FITNESSES, name) for name in config.evaluation.fitness_names),  # workers need no registry
             jit_compile=config.training.jit_compile,
-            objectives=len(config.evaluation.weights),
+            objectives=len(self.weights),
         )
+        check_fitness_applies(self.context.fitness, self.dataset)
         self.evaluate = evaluate
         self.map_fn = map_fn
         self.hooks = list(hooks)
@@ -452,6 +460,6 @@ def evolve(
     if evaluate is None:
         e = config.evaluation
         evaluate = resolve_evaluation(e.function, e.kwargs, e.signature)
-    executor = make_executor(config.executor, len(config.evaluation.weights)) if map_fn is None else nullcontext()
+    executor = make_executor(config.executor, len(config.evaluation.objective_weights)) if map_fn is None else nullcontext()
     with executor:
         return _Evolution(config, evaluate, map_fn or executor.map, hooks, dataset, cache).run(resume)

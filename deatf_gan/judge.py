@@ -89,9 +89,12 @@ def judged_generator_loss(
     """Train a fresh judge on ``real`` vs ``fake_train``; return ``-mean log D_J(fake_eval)``.
 
     Inputs are standardised by the real data's mean and standard deviation, so a
-    generator collapsed onto the mean is still easy to tell apart.
+    generator collapsed onto the mean is still easy to tell apart. A feature that barely
+    varies (a blank pixel of every digit) is scaled up at most 100× more than the most
+    spread one: dividing by its near-zero spread would turn round-off into huge logits.
     """
-    mean, std = real.mean(axis=0), np.maximum(real.std(axis=0), 1e-6)
+    spread = real.std(axis=0)
+    mean, std = real.mean(axis=0), np.maximum(spread, 1e-2 * spread.max() + 1e-12)
 
     def standardise(x):
         return tf.constant(((x - mean) / std).astype(np.float32))

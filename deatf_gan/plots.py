@@ -17,8 +17,9 @@ import yaml
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from deatf_gan.datasets import load_dataset
+from deatf_gan.datasets import Dataset, load_dataset
 from deatf_gan.errors import ConfigError
+from deatf_gan.metrics import quality_metrics
 
 SAMPLES = 2000  # points per side in a histogram or scatter plot
 IMAGES = 36  # images per side in an image grid (6 × 6)
@@ -75,10 +76,12 @@ def image_side(dim: int) -> int | None:
     return side if dim >= 16 and side * side == dim else None
 
 
-def plot_samples(real: np.ndarray, generated: np.ndarray, path: str | Path, title: str = "") -> Path:
+def plot_samples(
+    real: np.ndarray, generated: np.ndarray, path: str | Path, title: str = "", centres: np.ndarray | None = None
+) -> Path:
     """Generated samples against real ones: overlaid histograms for 1-D data, a scatter plot
-    for 2-D data, image grids side by side for square images (64 values: 8 × 8), and a scatter
-    of the first two features otherwise."""
+    for 2-D data (with a mixture's mode ``centres`` marked), image grids side by side for
+    square images (64 values: 8 × 8), and a scatter of the first two features otherwise."""
     real, generated = np.asarray(real, dtype=float), np.asarray(generated, dtype=float)
     if real.ndim != 2 or generated.ndim != 2 or real.shape[1] != generated.shape[1]:
         raise ValueError(f"real {real.shape} and generated {generated.shape} must be 2-D with equal columns")
@@ -89,7 +92,7 @@ def plot_samples(real: np.ndarray, generated: np.ndarray, path: str | Path, titl
     elif dim == 1:
         figure = _histograms(real[:SAMPLES, 0], generated[:SAMPLES, 0])
     else:
-        figure = _scatter(real[:SAMPLES], generated[:SAMPLES], dim)
+        figure = _scatter(real[:SAMPLES], generated[:SAMPLES], dim, centres)
     if title:
         figure.suptitle(title)
     figure.tight_layout()
@@ -109,11 +112,14 @@ def _histograms(real: np.ndarray, generated: np.ndarray) -> Figure:
     return figure
 
 
-def _scatter(real: np.ndarray, generated: np.ndarray, dim: int) -> Figure:
+def _scatter(real: np.ndarray, generated: np.ndarray, dim: int, centres: np.ndarray | None = None) -> Figure:
     figure = Figure(figsize=(6, 6))
     axes = figure.add_subplot()
     for values, name, color in ((real, "real", "tab:blue"), (generated, "generated", "tab:orange")):
         axes.scatter(values[:, 0], values[:, 1], s=4, alpha=0.4, color=color, label=name)
+    if centres is not None:
+        axes.scatter(centres[:, 0], centres[:, 1], s=60, marker="x", color="black", label="mode centres")
+        axes.set_aspect("equal")
     note = "" if dim == 2 else f" (first 2 of {dim} features)"
     axes.set(xlabel="feature 1" + note, ylabel="feature 2")
     axes.legend(markerscale=3)
@@ -159,9 +165,9 @@ def save_image_grid(samples: np.ndarray, path: str | Path) -> Path:
     return _save(figure, Path(path))
 
 
-def sample_best_generator(run_directory: str | Path, count: int) -> tuple[np.ndarray, np.ndarray, str]:
+def sample_best_generator(run_directory: str | Path, count: int) -> tuple[np.ndarray, np.ndarray, Dataset]:
     """``count`` samples of the rank-1 generator (z = latent_stddev × N(0, 1), seeded by the
-    run's seed) and of the run's real data, rebuilt from its config; plus the dataset's name."""
+    run's seed) and of the run's real data, rebuilt from its config; plus the dataset."""
     run_directory = Path(run_directory)
     config = yaml.safe_load(_require_file(run_directory / "config.yaml", "run config").read_text())
     member = run_directory / "hall_of_fame" / "rank_1"
@@ -176,7 +182,7 @@ def sample_best_generator(run_directory: str | Path, count: int) -> tuple[np.nda
     rng = np.random.default_rng(seed)
     real = dataset.samples[rng.permutation(len(dataset.samples))[:count]]
     latent = (latent_stddev * rng.standard_normal((count, latent_dim))).astype(np.float32)
-    return real, np.asarray(generator(latent, training=False)), dataset.name
+    return real, np.asarray(generator(latent, training=False)), dataset
 
 
 def plot_run(run_directory: str | Path, out_directory: str | Path | None = None) -> list[Path]:
@@ -188,8 +194,11 @@ def plot_run(run_directory: str | Path, out_directory: str | Path | None = None)
         raise ConfigError(f"{run_directory}: run directory not found")
     out_directory = Path(out_directory) if out_directory is not None else run_directory / "plots"
     logbook = read_logbook(run_directory / "logbook.csv")
-    real, generated, name = sample_best_generator(run_directory, SAMPLES)
+    real, generated, dataset = sample_best_generator(run_directory, SAMPLES)
+    quality = quality_metrics(dataset.kind, real, generated, dataset.centres, dataset.mode_stddev)
+    summary = ", ".join(f"{name} {value:.3g}" for name, value in quality.items())
+    title = f"{dataset.name}: best generator vs real data" + (f"\n{summary}" if summary else "")
     return [
         plot_fitness(logbook, out_directory / "fitness.png"),
-        plot_samples(real, generated, out_directory / "samples.png", title=f"{name}: best generator vs real data"),
+        plot_samples(real, generated, out_directory / "samples.png", title=title, centres=dataset.centres),
     ]

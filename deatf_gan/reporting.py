@@ -92,7 +92,7 @@ class ConsoleReporter(Hook):
 
 def _fitness_name(state: GenerationState) -> str:
     evaluation = state.config.evaluation
-    return evaluation.function or evaluation.fitness
+    return evaluation.function or ", ".join(evaluation.fitness_names)
 
 
 def hall_of_fame_table(hall_of_fame) -> str:

@@ -92,3 +92,24 @@ def test_config_checks_the_data_file(tmp_path):
     for params in ({"path": str(tmp_path / "gone.npy")}, {}):
         with pytest.raises(ConfigError, match="data.params.path"):
             config_from_dict({"data": {"name": "file", "params": params}})
+
+
+def test_mixtures_have_their_modes_and_spread():
+    ring, grid = load_dataset("ring8"), load_dataset("grid25")
+    assert ring.kind == grid.kind == "mixture" and ring.dim == grid.dim == 2
+    np.testing.assert_allclose(np.linalg.norm(ring.centres, axis=1), 2.0, rtol=1e-6)
+    assert sorted(set(grid.centres[:, 0].tolist())) == [-4, -2, 0, 2, 4] and len(grid.centres) == 25
+    for dataset, stddev in ((ring, 0.02), (grid, 0.05)):
+        nearest = np.linalg.norm(dataset.samples[:, None] - dataset.centres[None], axis=2)
+        assert dataset.mode_stddev == stddev
+        assert np.all(nearest.min(axis=1) < 6 * stddev)  # every sample sits on a mode
+        counts = np.bincount(nearest.argmin(axis=1), minlength=len(dataset.centres))
+        assert counts.min() > 0.7 * counts.mean()  # equal weights
+    assert not np.array_equal(load_dataset("ring8", seed=1).samples, ring.samples)
+
+
+def test_digits_ship_with_scikit_learn():
+    digits = load_dataset("digits")
+    assert digits.samples.shape == (1797, 64) and digits.kind == "digits"
+    assert digits.samples.min() == -1.0 and digits.samples.max() == 1.0
+    assert digits.output_activation == "tanh" and not digits.standardize

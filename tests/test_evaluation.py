@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -112,3 +113,22 @@ def test_judged_fitness_prefers_the_trained_generator(context):
     broken = eval_gan(small_genome(generator_learning_rate=0.0), judged)
     assert good.fitness[0] < broken.fitness[0]
     assert good.fitness[0] != pytest.approx(good.generator_loss)  # judged, not the own discriminator
+
+
+def test_several_fitness_measures_and_quality_diagnostics(context):
+    """A tuple of measures gives one objective each; quality metrics always come along."""
+    result = eval_gan(small_genome(), replace(context, fitness=("generator_loss", "wasserstein_1d")))
+    assert not result.failed and len(result.fitness) == 2
+    assert result.fitness[0] == pytest.approx(result.generator_loss)
+    assert result.fitness[1] == result.extra["wasserstein_1d"] > 0
+    assert set(result.extra) >= {"wasserstein_1d", "mean_error", "stddev_error"}
+
+
+def test_quality_fitness_of_another_dataset_kind_is_a_config_error(context):
+    from deatf_gan.config import config_from_dict
+    from deatf_gan.evolution import evolve
+
+    with pytest.raises(ConfigError, match="'frechet_distance' needs a digits dataset; 'gaussian_1d' is univariate"):
+        evolve(config_from_dict({"evaluation": {"fitness": "frechet_distance"}, "executor": {"kind": "serial"}}))
+    with pytest.raises(ConfigError, match="modes_missed"):
+        evaluate_safely(eval_gan, small_genome(), replace(context, fitness="modes_missed", steps=5))
