@@ -102,3 +102,28 @@ def test_hooks_see_every_generation():
 def test_evaluate_may_return_a_result_record():
     result = evolve(_config(generations=1), evaluate=lambda g, c: EvalResult(fitness=(_cheap(g, c),)))
     assert result.hall_of_fame[0].fitness.valid
+
+
+def test_multi_objective_quality_run_on_the_ring(tmp_path):
+    """Two quality metrics as fitness with NSGA-II; the metrics reach the run directory and
+    the plot marks the mode centres."""
+    import json
+
+    import yaml
+
+    from deatf_gan.cli import main
+
+    raw = {
+        **TINY_RUN,
+        "data": {"name": "ring8", "params": {"samples": 2000}},
+        "evaluation": {"fitness": ["modes_missed", "low_quality_share"]},
+        "evolution": {**TINY_RUN["evolution"], "selection": {"method": "nsga2"}},
+    }
+    (tmp_path / "ring.yaml").write_text(yaml.safe_dump(raw))
+    out = tmp_path / "run"
+    assert main(["run", str(tmp_path / "ring.yaml"), "--out", str(out), "--quiet"]) == 0
+    metrics = json.loads((out / "hall_of_fame" / "rank_1" / "metrics.json").read_text())
+    assert metrics["fitness"] == [8 - metrics["modes_covered"], pytest.approx(1 - metrics["high_quality_share"])]
+    assert 0 <= metrics["high_quality_share"] <= 1 and metrics["reverse_kl"] >= 0
+    assert main(["plot", str(out)]) == 0
+    assert (out / "plots" / "samples.png").stat().st_size > 0
