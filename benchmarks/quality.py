@@ -125,7 +125,8 @@ def run(args) -> None:
     out = Path(args.out)
     for dataset_name in args.datasets:
         done = set()
-        for fitness in args.fitness or FITNESS_CHOICES[dataset_name]:
+        choices = FITNESS_CHOICES[dataset_name]
+        for fitness in [f for f in args.fitness if f in choices] if args.fitness else choices:
             for seed in args.seeds:
                 args.baseline = (dataset_name, seed) not in done and not args.no_baseline
                 rows = run_one(dataset_name, fitness, seed, args)
@@ -161,7 +162,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run")
     run_parser.add_argument("--datasets", nargs="+", default=["ring8", "grid25", "digits"])
-    run_parser.add_argument("--fitness", nargs="+", help="fitness choices (comma-separated for several objectives)")
+    run_parser.add_argument("--fitness", nargs="+", help="fitness choices (comma-separated for several objectives); each dataset runs those of FITNESS_CHOICES")
     run_parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     run_parser.add_argument("--population", type=int, default=6)
     run_parser.add_argument("--generations", type=int, default=2)

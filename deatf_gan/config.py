@@ -98,7 +98,7 @@ class EvaluationConfig:
     minimised.
     """
 
-    fitness: str | tuple[str, ...] = "generator_loss"
+    fitness: str | tuple[str, ...] = "judged_generator_loss"
     function: str | None = None
     kwargs: dict = field(default_factory=dict)
     signature: Literal["deatf_gan", "deatf"] = "deatf_gan"

@@ -47,7 +47,7 @@ class EvalContext:
     seed: int = 0
     latent_stddev: float = 1.0
     eval_samples: int = 2000
-    fitness: str | Callable | tuple = "generator_loss"  # one measure, or one per objective
+    fitness: str | Callable | tuple = "judged_generator_loss"  # one measure, or one per objective
     jit_compile: bool = False
     keep_weights: bool = True
     objectives: int = 1  # how many fitness values the evaluation must return

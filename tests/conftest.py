@@ -40,6 +40,7 @@ TINY_RUN = {
     "training": {"steps": 30, "eval_samples": 1000, "latent_stddev": 2.0},
     "evolution": {"population": 3, "offspring": 3, "generations": 1, "hall_of_fame": 2},
     "executor": {"kind": "serial"},  # in this process: fast, and closures work as evaluations
+    "evaluation": {"fitness": "generator_loss"},  # no judge: the loop, not the fitness, is under test
     "search_space": {
         "generator": {"max_layers": 2, "units": {"min": 4, "max": 8}},
         "discriminator": {"max_layers": 2, "units": {"min": 4, "max": 8}},

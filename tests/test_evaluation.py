@@ -13,7 +13,9 @@ from tests.conftest import small_genome
 def context():
     from deatf_gan.datasets import load_dataset
 
-    return EvalContext(load_dataset("gaussian_1d"), steps=300, seed=4, latent_stddev=2.0, eval_samples=1000)
+    return EvalContext(
+        load_dataset("gaussian_1d"), steps=300, seed=4, latent_stddev=2.0, eval_samples=1000, fitness="generator_loss"
+    )
 
 
 def test_good_pair_beats_a_broken_one(context):
