@@ -1,15 +1,17 @@
 """Evaluations per second: the straightforward TensorFlow way against the project's evaluators.
 
     python benchmarks/eval_throughput.py [--cases toy-1000,toy-200,digits-200,digits-1000]
-        [--evaluators straightforward,keras,batched] [--genomes 32] [--jit 1]
+        [--evaluators straightforward,keras,batched] [--genomes 32] [--jit 1] [--population 0]
 
 Every evaluator trains the same random genomes (sampled from the case's search space) for
-the case's steps and scores them on held-out samples with the generator loss:
+the case's steps and scores them on held-out samples with the generator loss (fitness
+``generator_loss``, whatever ``EvalContext``'s default):
 
 - ``straightforward``: new Keras models per individual and a ``tf.function`` train step
   called from a Python loop (kept here as the reference, not used by the project);
 - ``keras``: ``deatf_gan.evaluation.eval_gan`` (the whole loop in one ``tf.function`` per individual);
-- ``batched``: ``deatf_gan.batched.BatchedEvaluation`` (the whole chunk in one compiled call).
+- ``batched``: ``deatf_gan.batched.BatchedEvaluation`` (the whole chunk in calls of
+  ``--population`` individuals of one compiled function; 0: ``batched.call_population``).
 
 Printed per case and evaluator: evaluations/second, the fixed overhead per individual and
 the training steps/second (both from two step counts where both are run), peak resident
@@ -96,11 +98,11 @@ def straightforward(genome, context: EvalContext) -> float:
     return float(generator_loss(discriminator(generator(latent, training=False), training=False)))
 
 
-def run(evaluator: str, genomes, context: EvalContext, space, jit: bool) -> float:
+def run(evaluator: str, genomes, context: EvalContext, space, jit: bool, population: int = 0) -> float:
     """Seconds to evaluate every genome."""
     start = time.perf_counter()
     if evaluator == "batched":
-        BatchedEvaluation(space, jit_compile=jit).evaluate_chunk([(g, i) for i, g in enumerate(genomes)], context)
+        BatchedEvaluation(space, jit_compile=jit, population=population or None).evaluate_chunk([(g, i) for i, g in enumerate(genomes)], context)
     else:
         function = straightforward if evaluator == "straightforward" else eval_gan
         for index, genome in enumerate(genomes):
@@ -113,7 +115,7 @@ def memory_growth(evaluations: int, chunk: int, jit: bool) -> None:
     """Resident memory after the first chunk and after ``evaluations`` (toy, 20 steps each):
     new genomes every chunk, one traced function, variables reused."""
     space, dataset, stddev = case("toy")
-    context = EvalContext(dataset=dataset, steps=20, latent_stddev=stddev, eval_samples=1000)
+    context = EvalContext(dataset=dataset, steps=20, latent_stddev=stddev, eval_samples=1000, fitness="generator_loss")
     evaluation, rng = BatchedEvaluation(space, jit_compile=jit), np.random.default_rng(2)
     done, first = 0, None
     while done < evaluations:
@@ -129,6 +131,7 @@ def main() -> None:
     parser.add_argument("--evaluators", default="straightforward,keras,batched")
     parser.add_argument("--genomes", type=int, default=32)
     parser.add_argument("--jit", type=int, default=1, help="XLA for the batched evaluator (1) or a plain graph (0)")
+    parser.add_argument("--population", type=int, default=0, help="batched: individuals per compiled call (0: automatic)")
     parser.add_argument("--memory", type=int, default=0, help="only measure RSS growth over this many batched toy evaluations")
     args = parser.parse_args()
     if args.memory:
@@ -140,10 +143,12 @@ def main() -> None:
         space, dataset, stddev = case(name)
         rng = np.random.default_rng(1)
         genomes = [space.sample(rng) for _ in range(args.genomes)]
-        context = EvalContext(dataset=dataset, steps=int(steps), latent_stddev=stddev, eval_samples=1000, keep_weights=False)
+        # the straightforward reference scores the generator loss; every evaluator uses that fitness
+        context = EvalContext(dataset=dataset, steps=int(steps), latent_stddev=stddev, eval_samples=1000,
+                              keep_weights=False, fitness="generator_loss")
         reference = None
         for evaluator in args.evaluators.split(","):
-            seconds = run(evaluator, genomes, context, space, bool(args.jit))
+            seconds = run(evaluator, genomes, context, space, bool(args.jit), args.population)
             rate = len(genomes) / seconds
             reference = rate if evaluator == "straightforward" else reference
             ratio = f"{rate / reference:6.2f}" if reference else "     -"

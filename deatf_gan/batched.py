@@ -5,22 +5,25 @@ of ``U`` units (the search space's maxima), stored as ``[K, ...]`` tensors for `
 individuals and multiplied with batched ``einsum``. Masks make the superset compute
 exactly the individual's own network:
 
-- units: ``h_j = act_j(BN_j(h_{j-1} W_j + b_j)) · m_j`` with ``m_j`` 1 on the layer's real
-  units, so padded units are exact zeros and get zero gradients;
+- units: padded units have zero kernel columns, bias, γ and β, so with an activation that
+  maps 0 to 0 they are exact zeros and get exact zero gradients; a superset with ``sigmoid``
+  or ``softplus`` multiplies by the unit mask ``m_j`` (1 on the layer's real units) as well;
 - layers: an inactive layer passes its input through (``h_j = h_{j-1}``); active layers
   come first, so the output layer reads the last active one;
-- activations: ``Σ_a onehot_{j,a} · a(z)`` over the space's activations (Keras 3
-  definitions; ``leaky_relu`` has ``negative_slope = 0.2``);
+- activations: relu, leaky_relu (``negative_slope = 0.2``), elu and linear in one expression,
+  ``z`` for ``z > 0`` else ``q z + r (exp z - 1)`` with per-individual ``q, r``; any other
+  activation of the superset selected per individual (Keras 3 definitions);
 - batch norm (Keras ``BatchNormalization``: momentum 0.99, ε = 10⁻³): batch mean and
   biased variance over the individual's own ``b`` samples,
   ``y = γ (z - μ) / sqrt(σ² + ε) + β``, moving statistics ``s ← 0.99 s + 0.01 μ`` updated
   on every training-mode call that really happens; inference uses the moving statistics;
 - samples: batch rows past the individual's batch size are masked out of every mean;
 - latent columns past the individual's latent size are zero (and their kernel rows too);
-- discriminator steps: sub-step ``k`` updates only individuals with ``k <`` their steps,
-  and only those optimizers' step counters advance;
+- discriminator steps: an inner loop of the chunk's largest count; sub-step ``k`` updates
+  only individuals with ``k <`` their steps, and only those optimizers' step counters advance;
 - optimizers: Keras 3 Adam (β₁ 0.9, β₂ 0.999, ε 10⁻⁷), RMSprop (ρ 0.9, ε 10⁻⁷) and SGD
-  update rules, chosen per individual, each with its own learning rates.
+  update rules, chosen per individual, each with its own learning rates, applied to one flat
+  ``[K, P]`` parameter vector per role.
 
 Noise is ``deatf_gan.training.hashed_normal`` keyed by each individual's noise seed and
 draw number, so the per-individual path (``train_pair``) sees the same latent batches.
@@ -31,15 +34,19 @@ dropout is tested by its statistics (``tests/test_batched.py``).
 Variables persist per superset and ``K``: a new chunk assigns its initial weights (the
 Keras initializers called with the same seeds and shapes as ``deatf_gan.build``) into them,
 so a run traces once per shape bucket and memory does not grow with evaluations.
+``BatchedEvaluation`` runs a chunk as several calls of a few individuals each
+(``call_population``): small ``[K, batch, units]`` tensors are faster per individual on CPU.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -55,8 +62,10 @@ from deatf_gan.evaluation import (
     eval_gan,
     evaluate_safely,
     fitness_functions,
+    fitness_generator_loss,
 )
 from deatf_gan.genome import GANGenome, MLPDescriptor, SearchSpace
+from deatf_gan.metrics import quality_metrics
 from deatf_gan.training import hashed_normal, hashed_uniform, training_schedule
 
 ACTIVATION_FUNCTIONS: dict[str, Callable] = {
@@ -70,6 +79,11 @@ ACTIVATION_FUNCTIONS: dict[str, Callable] = {
     "swish": tf.nn.silu,
     "linear": tf.identity,
 }
+# relu, leaky_relu, linear and elu are one family: z for z > 0, else q·z + r·(exp(z) - 1), so a
+# layer mixing them costs one exp and one select rather than one activation each (Keras values:
+# relu(z) = 0, leaky_relu 0.2·z, elu exp(z) - 1 for z <= 0; linear z)
+PIECEWISE: dict[str, tuple[float, float]] = {"relu": (0.0, 0.0), "leaky_relu": (0.2, 0.0), "linear": (1.0, 0.0), "elu": (0.0, 1.0)}
+ZERO_AT_ZERO = {"relu", "elu", "leaky_relu", "selu", "tanh", "swish", "linear"}  # padded units stay exact zeros
 OPTIMIZER_NAMES = ("adam", "rmsprop", "sgd")
 BN_MOMENTUM, BN_EPSILON = 0.99, 1e-3
 ADAM_BETA_1, ADAM_BETA_2, RMSPROP_RHO, OPTIMIZER_EPSILON = 0.9, 0.999, 0.9, 1e-7
@@ -146,8 +160,8 @@ class Superset:
         )
 
 
-def _zeros(*shape, trainable: bool = False) -> tf.Variable:
-    return tf.Variable(tf.zeros(shape), trainable=trainable)
+def _zeros(*shape) -> tf.Variable:
+    return tf.Variable(tf.zeros(shape), trainable=False)
 
 
 def _where(mask, new, old):
@@ -155,23 +169,70 @@ def _where(mask, new, old):
     return tf.where(tf.reshape(mask, [-1] + [1] * (len(new.shape) - 1)), new, old)
 
 
+class _Params(NamedTuple):
+    """One role's trainable tensors for K individuals (views of the flat ``[K, P]`` vector while training)."""
+
+    kernels: list
+    biases: list
+    gammas: list
+    betas: list
+
+
+class _Genes(NamedTuple):
+    """Per-layer genome tensors, read and sliced once per call rather than once per use."""
+
+    units: list  # [K, 1, U] unit masks
+    layer_on: list  # [K] bool
+    activation: list  # per layer, one [K, 1, 1] bool per activation of the superset
+    slope: list  # per layer, [K, 1, 1]: q of the piecewise family (see PIECEWISE)
+    exp_weight: list  # per layer, [K, 1, 1]: r of the piecewise family
+    bn_on: list  # [K] bool
+    bias_on: list  # [K, 1]: 0 where batch norm follows (Keras builds no bias there)
+    dropout: list  # [K, 1, 1, 1] rates
+
+
+class _Rules(NamedTuple):
+    """Per-individual optimizer choice and learning rate, ``[K, 1]`` each."""
+
+    learning_rate: tf.Tensor
+    adam: tf.Tensor
+    rms: tf.Tensor
+
+
+class _RoleState(NamedTuple):
+    """One role's training state as loop tensors: flat parameters and optimizer slots ``[K, P]``,
+    step counters ``[K]``, and the batch-norm moving statistics ``([K, U] per layer, ...)``."""
+
+    parameters: tf.Tensor
+    first_moment: tf.Tensor
+    second_moment: tf.Tensor
+    iterations: tf.Tensor
+    moving: tuple
+
+
 class _Network:
-    """One role's superset variables for K individuals, with optimizer slots and genome masks."""
+    """One role's superset variables for K individuals, with optimizer slots and genome masks.
+
+    Weights are stored per layer (for loading and export); training reads them once into one
+    flat ``[K, P]`` vector per role, so the optimizer rules and their per-individual selection
+    are a handful of ops on that vector instead of a handful per variable, and writes them back
+    after the last step.
+    """
 
     def __init__(self, shape: NetworkShape, population: int):
         k, n_layers, units = population, shape.layers, shape.units
-        self.shape = shape
+        self.shape, self.population = shape, population
         inputs = [shape.input_dim] + [units] * (n_layers - 1)
-        weight = functools.partial(_zeros, trainable=True)  # the gradient tape watches trainable variables
-        self.kernels = [weight(k, i, units) for i in inputs] + [weight(k, units, shape.output_dim)]
-        self.biases = [weight(k, units) for _ in range(n_layers)] + [weight(k, shape.output_dim)]
-        self.gammas = [weight(k, units) for _ in range(n_layers)] if shape.batch_norm else []
-        self.betas = [weight(k, units) for _ in range(n_layers)] if shape.batch_norm else []
+        self.kernels = [_zeros(k, i, units) for i in inputs] + [_zeros(k, units, shape.output_dim)]
+        self.biases = [_zeros(k, units) for _ in range(n_layers)] + [_zeros(k, shape.output_dim)]
+        self.gammas = [_zeros(k, units) for _ in range(n_layers)] if shape.batch_norm else []
+        self.betas = [_zeros(k, units) for _ in range(n_layers)] if shape.batch_norm else []
         self.moving_means = [_zeros(k, units) for _ in range(n_layers)] if shape.batch_norm else []
         self.moving_variances = [_zeros(k, units) for _ in range(n_layers)] if shape.batch_norm else []
         self.trainables = self.kernels + self.biases + self.gammas + self.betas
-        self.first_moments = [_zeros(*v.shape) for v in self.trainables]
-        self.second_moments = [_zeros(*v.shape) for v in self.trainables]
+        self.sizes = [math.prod(v.shape[1:]) for v in self.trainables]
+        self.first_moment = _zeros(k, sum(self.sizes))
+        self.second_moment = _zeros(k, sum(self.sizes))
         self.iterations = _zeros(k)
         # genome masks
         self.unit_mask = _zeros(k, n_layers, units)
@@ -222,7 +283,7 @@ class _Network:
                 variable.assign(value)
         for name, value in masks.items():
             getattr(self, name).assign(value)
-        for variable in self.first_moments + self.second_moments + [self.iterations]:
+        for variable in (self.first_moment, self.second_moment, self.iterations):
             variable.assign(tf.zeros_like(variable))
         self.learning_rate.assign(np.asarray(learning_rates, np.float32))
         self.optimizer.assign(np.eye(len(OPTIMIZER_NAMES), dtype=np.float32)[[OPTIMIZER_NAMES.index(o) for o in optimizers]])
@@ -241,74 +302,153 @@ class _Network:
 
     # --- the compiled math -------------------------------------------------------------------
 
-    def forward(self, x, training: bool, sample_mask=None, count=None, update=None, noise=None, moving=None):
-        """Logits/outputs ``[K, B, out]``; in training mode also the new moving statistics.
+    def parameters(self) -> _Params:
+        """The stored weights as tensors (scoring and tests)."""
+        return _Params(*(list(group) for group in (self.kernels, self.biases, self.gammas, self.betas)))
 
-        ``noise = (seeds, draws, stream)`` keys the dropout masks; ``moving`` carries the
-        moving statistics of an earlier call in the same step (Keras updates them per call).
-        """
-        s = self.shape
-        means = list(moving[0]) if moving is not None else [v for v in self.moving_means]
-        variances = list(moving[1]) if moving is not None else [v for v in self.moving_variances]
-        h = x
-        for j in range(s.layers):
-            bias = self.biases[j] * (1.0 - self.bn_on[:, j, None]) if s.batch_norm else self.biases[j]  # none before BN
-            z = tf.einsum("kbi,kiu->kbu", h, self.kernels[j]) + bias[:, None, :]
-            if s.batch_norm:
-                if training:
-                    weights = sample_mask[:, :, None]
-                    mean = tf.reduce_sum(z * weights, axis=1) / count[:, None]
-                    centred = (z - tf.stop_gradient(mean)[:, None, :]) * weights
-                    variance = tf.reduce_sum(tf.square(centred), axis=1) / count[:, None]
-                    apply = tf.logical_and(update, self.bn_on[:, j] > 0)
-                    means[j] = _where(apply, means[j] * BN_MOMENTUM + mean * (1.0 - BN_MOMENTUM), means[j])
-                    variances[j] = _where(apply, variances[j] * BN_MOMENTUM + variance * (1.0 - BN_MOMENTUM), variances[j])
-                else:
-                    mean, variance = self.moving_means[j], self.moving_variances[j]
-                inverse = tf.math.rsqrt(variance + BN_EPSILON) * self.gammas[j]
-                normalised = z * inverse[:, None, :] + (self.betas[j] - mean * inverse)[:, None, :]
-                z = _where(self.bn_on[:, j] > 0, normalised, z)
-            if len(s.activations) == 1:
-                a = ACTIVATION_FUNCTIONS[s.activations[0]](z)
-            else:
-                a = tf.add_n(
-                    [self.activation[:, j, i, None, None] * ACTIVATION_FUNCTIONS[name](z) for i, name in enumerate(s.activations)]
-                )
-            if training and s.dropout:
-                seeds, draws, stream = noise
-                rows = tf.range(tf.shape(a)[1])[None, :, None]
-                cols = tf.range(s.units)[None, None, :]
-                u = hashed_uniform(seeds[:, None, None], draws[:, None, None], stream * 64 + j, rows, cols)
-                rate = self.dropout[:, j, None, None]
-                a = tf.where(u > rate, a / (1.0 - rate), 0.0)
-            a = a * self.unit_mask[:, j, None, :]
-            h = a if j == 0 else _where(self.layer_on[:, j] > 0, a, h)
-        out = tf.einsum("kbu,kuo->kbo", h, self.kernels[-1]) + self.biases[-1][:, None, :]
-        return out, (means, variances)
+    def unflatten(self, flat) -> _Params:
+        """Per-layer views of a flat ``[K, P]`` parameter vector (its gradient is one concat)."""
+        pieces = [tf.reshape(piece, v.shape) for piece, v in zip(tf.split(flat, self.sizes, axis=1), self.trainables)]
+        n_kernels, n_norm = len(self.kernels), len(self.gammas)
+        kernels, biases = pieces[:n_kernels], pieces[n_kernels : 2 * n_kernels]
+        rest = pieces[2 * n_kernels :]
+        return _Params(kernels, biases, rest[:n_norm], rest[n_norm:])
 
-    def assign_moving(self, moving) -> None:
-        for variable, value in zip(self.moving_means + self.moving_variances, list(moving[0]) + list(moving[1])):
+    def genes(self) -> _Genes:
+        layers, names = range(self.shape.layers), self.shape.activations
+        onehot = [[self.activation[:, j, i, None, None] for i in range(len(names))] for j in layers]
+
+        def family(coefficient: int) -> list:
+            return [sum(o * PIECEWISE[n][coefficient] for o, n in zip(onehot[j], names) if n in PIECEWISE) for j in layers]
+
+        return _Genes(
+            units=[self.unit_mask[:, j, None, :] for j in layers],
+            layer_on=[self.layer_on[:, j] > 0 for j in layers],
+            activation=[[o > 0 for o in onehot[j]] for j in layers],
+            slope=family(0),
+            exp_weight=family(1),
+            bn_on=[self.bn_on[:, j] > 0 for j in layers],
+            bias_on=[1.0 - self.bn_on[:, j, None] for j in layers],
+            dropout=[self.dropout[:, j, None, None, None] for j in layers],
+        )
+
+    def rules(self) -> _Rules:
+        return _Rules(self.learning_rate[:, None], self.optimizer[:, 0, None] > 0, self.optimizer[:, 1, None] > 0)
+
+    def state(self) -> _RoleState:
+        """The variables as one role's loop state."""
+        flat = tf.concat([tf.reshape(v, [self.population, -1]) for v in self.trainables], axis=1)
+        moving = ([tf.convert_to_tensor(v) for v in self.moving_means], [tf.convert_to_tensor(v) for v in self.moving_variances])
+        return _RoleState(flat, tf.convert_to_tensor(self.first_moment), tf.convert_to_tensor(self.second_moment),
+                          tf.convert_to_tensor(self.iterations), moving)
+
+    def save(self, state: _RoleState) -> None:
+        for variable, value in zip(self.trainables, tf.split(state.parameters, self.sizes, axis=1)):
+            variable.assign(tf.reshape(value, variable.shape))
+        self.first_moment.assign(state.first_moment)
+        self.second_moment.assign(state.second_moment)
+        self.iterations.assign(state.iterations)
+        for variable, value in zip(self.moving_means + self.moving_variances, state.moving[0] + state.moving[1]):
             variable.assign(value)
 
-    def apply_gradients(self, grads, active) -> None:
-        """One Keras-3 optimizer step per active individual (its own rule and learning rate)."""
-        t = self.iterations + 1.0
-        lr = self.learning_rate
-        alpha = lr * tf.sqrt(1.0 - tf.pow(ADAM_BETA_2, t)) / (1.0 - tf.pow(ADAM_BETA_1, t))
-        adam, rms = self.optimizer[:, 0] > 0, self.optimizer[:, 1] > 0
-        for variable, grad, m, v in zip(self.trainables, grads, self.first_moments, self.second_moments):
-            expand = [-1] + [1] * (len(variable.shape) - 1)
-            b_lr, b_alpha = tf.reshape(lr, expand), tf.reshape(alpha, expand)
-            m_adam = m + (grad - m) * (1.0 - ADAM_BETA_1)
-            v_adam = v + (tf.square(grad) - v) * (1.0 - ADAM_BETA_2)
-            v_rms = RMSPROP_RHO * v + (1.0 - RMSPROP_RHO) * tf.square(grad)
-            step_adam = m_adam * b_alpha / (tf.sqrt(v_adam) + OPTIMIZER_EPSILON)
-            step_rms = b_lr * grad / tf.sqrt(v_rms + OPTIMIZER_EPSILON)
-            step = _where(adam, step_adam, _where(rms, step_rms, grad * b_lr))
-            m.assign(_where(tf.logical_and(active, adam), m_adam, m))
-            v.assign(_where(active, _where(adam, v_adam, _where(rms, v_rms, v)), v))
-            variable.assign(_where(active, variable - step, variable))
-        self.iterations.assign(self.iterations + tf.cast(active, tf.float32))
+    def forward(self, x, training: bool, sample_mask=None, count=None, update=None, noise=None, moving=None,
+                params: _Params | None = None, genes: _Genes | None = None, groups: int = 1):
+        """Logits/outputs ``[K, B, out]``; in training mode also the new moving statistics.
+
+        ``x`` may hold ``groups`` separate calls side by side (``[K, groups·B, in]``, as the
+        discriminator's fake and real batches): batch statistics, moving-statistic updates
+        (in group order, as successive Keras calls) and dropout streams are per group, the
+        matrix products shared. ``noise = (seeds, draws, stream or one stream per group)``
+        keys the dropout masks; ``moving`` carries the moving statistics of an earlier call in
+        the same step (Keras updates them per call).
+        """
+        s, k = self.shape, self.population
+        params = params if params is not None else self.parameters()
+        genes = genes if genes is not None else self.genes()
+        means = list(moving[0]) if moving is not None else [tf.convert_to_tensor(v) for v in self.moving_means]
+        variances = list(moving[1]) if moving is not None else [tf.convert_to_tensor(v) for v in self.moving_variances]
+        h = x
+        for j in range(s.layers):
+            bias = params.biases[j] * genes.bias_on[j] if s.batch_norm else params.biases[j]  # none before BN
+            z = tf.einsum("kbi,kiu->kbu", h, params.kernels[j]) + bias[:, None, :]
+            if s.batch_norm:
+                if training:
+                    grouped = tf.reshape(z, [k, groups, -1, s.units])
+                    weights = sample_mask[:, None, :, None]
+                    mean = tf.reduce_sum(grouped * weights, axis=2) / count[:, None, None]
+                    centred = (grouped - tf.stop_gradient(mean)[:, :, None, :]) * weights
+                    variance = tf.reduce_sum(tf.square(centred), axis=2) / count[:, None, None]
+                    apply = tf.logical_and(update, genes.bn_on[j])
+                    for group in range(groups):
+                        means[j] = _where(apply, means[j] * BN_MOMENTUM + mean[:, group] * (1.0 - BN_MOMENTUM), means[j])
+                        variances[j] = _where(apply, variances[j] * BN_MOMENTUM + variance[:, group] * (1.0 - BN_MOMENTUM), variances[j])
+                else:
+                    grouped, mean, variance = z[:, None], means[j][:, None], variances[j][:, None]
+                # y = z·inverse + shift, with inverse 1 and shift 0 (exactly z) where the layer has no batch norm:
+                # the per-individual choice costs a select on [K, groups, U], not on every sample
+                on = genes.bn_on[j][:, None, None]
+                inverse = tf.math.rsqrt(variance + BN_EPSILON) * params.gammas[j][:, None, :]
+                shift = tf.where(on, params.betas[j][:, None, :] - mean * inverse, 0.0)
+                inverse = tf.where(on, inverse, 1.0)
+                z = tf.reshape(grouped * inverse[:, :, None, :] + shift[:, :, None, :], tf.shape(z))
+            a = _activate(z, s.activations, genes, j)
+            if training and s.dropout:
+                seeds, draws, streams = noise
+                grouped = tf.reshape(a, [k, groups, -1, s.units])
+                stream = tf.reshape(tf.constant(streams if isinstance(streams, (tuple, list)) else [streams]), [1, -1, 1, 1])
+                rows = tf.range(tf.shape(grouped)[2])[None, None, :, None]
+                cols = tf.range(s.units)[None, None, None, :]
+                u = hashed_uniform(seeds[:, None, None, None], draws[:, None, None, None], stream * 64 + j, rows, cols)
+                rate = genes.dropout[j]
+                a = tf.reshape(tf.where(u > rate, grouped / (1.0 - rate), 0.0), tf.shape(a))
+            if not set(s.activations) <= ZERO_AT_ZERO:
+                a = a * genes.units[j]  # else padded units are exact zeros already (zero kernel columns, bias, γ, β)
+            h = a if j == 0 else _where(genes.layer_on[j], a, h)
+        out = tf.einsum("kbu,kuo->kbo", h, params.kernels[-1]) + params.biases[-1][:, None, :]
+        return out, (means, variances)
+
+    @staticmethod
+    def optimize(state: _RoleState, grads, active, rules: _Rules) -> _RoleState:
+        """One Keras-3 optimizer step per active individual (its own rule and learning rate) on
+        the flat parameters: Adam ``m += (g - m)(1 - β₁)``, ``v += (g² - v)(1 - β₂)``,
+        ``θ -= α m / (√v + ε)`` with ``α = lr √(1 - β₂ᵗ) / (1 - β₁ᵗ)``; RMSprop
+        ``v = ρ v + (1 - ρ) g²``, ``θ -= lr g / √(v + ε)``; SGD ``θ -= lr g``."""
+        m, v, lr = state.first_moment, state.second_moment, rules.learning_rate
+        t = state.iterations + 1.0
+        alpha = lr * tf.sqrt(1.0 - tf.pow(ADAM_BETA_2, t[:, None])) / (1.0 - tf.pow(ADAM_BETA_1, t[:, None]))
+        m_adam = m + (grads - m) * (1.0 - ADAM_BETA_1)
+        v_adam = v + (tf.square(grads) - v) * (1.0 - ADAM_BETA_2)
+        v_rms = RMSPROP_RHO * v + (1.0 - RMSPROP_RHO) * tf.square(grads)
+        step_adam = m_adam * alpha / (tf.sqrt(v_adam) + OPTIMIZER_EPSILON)
+        step_rms = lr * grads / tf.sqrt(v_rms + OPTIMIZER_EPSILON)
+        step = tf.where(rules.adam, step_adam, tf.where(rules.rms, step_rms, grads * lr))
+        on = active[:, None]
+        return _RoleState(
+            parameters=tf.where(on, state.parameters - step, state.parameters),
+            first_moment=tf.where(tf.logical_and(on, rules.adam), m_adam, m),
+            second_moment=tf.where(on, tf.where(rules.adam, v_adam, tf.where(rules.rms, v_rms, v)), v),
+            iterations=state.iterations + tf.cast(active, tf.float32),
+            moving=state.moving,
+        )
+
+
+def _activate(z, names: tuple[str, ...], genes: _Genes, layer: int):
+    """Each individual's own activation of layer ``layer``: the piecewise family (PIECEWISE) in one
+    expression, every other activation of the superset selected per individual."""
+    if len(names) == 1:
+        return ACTIVATION_FUNCTIONS[names[0]](z)
+    family = [name for name in names if name in PIECEWISE]
+    others = [(name, on) for name, on in zip(names, genes.activation[layer]) if len(family) < 2 or name not in PIECEWISE]
+    a = None
+    if len(family) >= 2:
+        negative = z * genes.slope[layer] if any(PIECEWISE[name][0] for name in family) else tf.zeros_like(z)
+        if any(PIECEWISE[name][1] for name in family):  # exp of min(z, 0): no inf in the unused branch's gradient
+            negative = negative + genes.exp_weight[layer] * (tf.exp(tf.minimum(z, 0.0)) - 1.0)
+        a = tf.where(z > 0.0, z, negative)
+    for name, on in others:
+        value = ACTIVATION_FUNCTIONS[name](z)
+        a = value if a is None else tf.where(on, value, a)
+    return a
 
 
 def _sigmoid_xent(labels_value: float, logits):
@@ -336,6 +476,7 @@ class _Engine:
         self.data_scale = _zeros(dim)
         self.train = tf.function(self._train, jit_compile=superset.jit_compile, reduce_retracing=True)
         self.score = tf.function(self._score, jit_compile=superset.jit_compile, reduce_retracing=True)
+        self.score_and_generate = tf.function(self._score_and_generate, jit_compile=superset.jit_compile, reduce_retracing=True)
 
     def _generate(self, z, training: bool, **kwargs):
         out, moving = self.generator.forward(z, training, **kwargs)
@@ -351,69 +492,96 @@ class _Engine:
         logits, moving = self.discriminator.forward(x, training, **kwargs)
         return logits[..., 0], moving
 
-    def _train(self, data, batches, steps, latent_stddev):
-        """``steps`` generator updates, each after ``discriminator_steps`` D updates, as in
-        ``deatf_gan.training.train_pair``; returns the last step's ``(L_G, L_D)`` per individual."""
+    def _train(self, data, batches, first, last, latent_stddev):
+        """Generator updates ``first..last-1``, each after ``discriminator_steps`` D updates, as in
+        ``deatf_gan.training.train_pair``; returns the last step's ``(L_G, L_D)`` per individual.
+        ``batches[:, (step - first) · D + sub]`` holds sub-step ``sub``'s minibatch rows, ``D``
+        the superset's discriminator steps.
+
+        The D updates are an inner loop over the chunk's largest ``discriminator_steps`` (one
+        copy of the update in the graph, not one per possible sub-step); each sub-step runs
+        the discriminator once on its fake and real batches side by side. Weights, optimizer
+        slots and moving statistics are loop tensors, read before and written after the loop.
+        """
         s = self.superset
-        sample_mask = self.sample_mask
+        G, D = self.generator, self.discriminator
+        sample_mask = tf.convert_to_tensor(self.sample_mask)
         count = tf.reduce_sum(sample_mask, axis=1)
-        d_steps = self.discriminator_steps
-        seeds = self.noise_seeds
+        latent_mask = tf.convert_to_tensor(self.latent_mask)[:, None, :]
+        d_steps = tf.convert_to_tensor(self.discriminator_steps)
+        seeds = tf.convert_to_tensor(self.noise_seeds)
+        g_genes, d_genes, g_rules, d_rules = G.genes(), D.genes(), G.rules(), D.rules()
         rows = tf.range(s.batch)[None, :, None]
         cols = tf.range(s.latent)[None, None, :]
         always = tf.ones([s.population], tf.bool)
-        G, D = self.generator, self.discriminator
 
         def latent(draw):
-            z = latent_stddev * hashed_normal(seeds[:, None, None], draw[:, None, None], rows, cols)
-            return z * self.latent_mask[:, None, :]
+            return latent_stddev * hashed_normal(seeds[:, None, None], draw[:, None, None], rows, cols) * latent_mask
 
-        def body(step, g_loss, d_loss):
-            for sub in range(s.discriminator_steps):
-                active = sub < d_steps
-                draw = step * (d_steps + 1) + sub
-                rows_k = tf.gather(batches, (step * d_steps + sub)[:, None], batch_dims=1)[:, 0]
-                real = tf.gather(data, rows_k)
-                common = dict(sample_mask=sample_mask, count=count, update=active)
-                with tf.GradientTape() as tape:
-                    fake, g_moving = self._generate(latent(draw), True, noise=(seeds, draw, 0), **common)
-                    fake_logits, d_moving = self._discriminate(fake, True, noise=(seeds, draw, 1), **common)
-                    real_logits, d_moving = self._discriminate(real, True, noise=(seeds, draw, 2), moving=d_moving, **common)
-                    loss = _masked_mean(_sigmoid_xent(1.0, real_logits), sample_mask, count) + _masked_mean(
-                        _sigmoid_xent(0.0, fake_logits), sample_mask, count
-                    )
-                    total = tf.reduce_sum(loss)  # individuals are independent: ∂total/∂θ_k = ∂loss_k/∂θ_k
-                grads = tape.gradient(total, D.trainables, unconnected_gradients="zero")
-                D.apply_gradients(grads, active)
-                G.assign_moving(g_moving)
-                D.assign_moving(d_moving)
-                d_loss = tf.where(active, loss, d_loss)
+        def discriminator_update(step, g_params, sub, d_loss, g_moving, d_state):
+            active = sub < d_steps
+            draw = step * (d_steps + 1) + sub
+            real = tf.gather(data, tf.gather(batches, (step - first) * s.discriminator_steps + sub, axis=1))
+            common = dict(sample_mask=sample_mask, count=count, update=active)
+            fake, g_moving = self._generate(latent(draw), True, noise=(seeds, draw, 0), moving=g_moving,
+                                            params=g_params, genes=g_genes, **common)
+            with tf.GradientTape() as tape:
+                tape.watch(d_state.parameters)
+                logits, d_moving = self._discriminate(tf.concat([fake, real], axis=1), True, noise=(seeds, draw, (1, 2)),
+                                                      moving=d_state.moving, params=D.unflatten(d_state.parameters),
+                                                      genes=d_genes, groups=2, **common)
+                fake_logits, real_logits = logits[:, : s.batch], logits[:, s.batch :]
+                loss = _masked_mean(_sigmoid_xent(1.0, real_logits), sample_mask, count) + _masked_mean(
+                    _sigmoid_xent(0.0, fake_logits), sample_mask, count
+                )
+                total = tf.reduce_sum(loss)  # individuals are independent: ∂total/∂θ_k = ∂loss_k/∂θ_k
+            grads = tape.gradient(total, d_state.parameters, unconnected_gradients="zero")
+            d_state = D.optimize(d_state, grads, active, d_rules)._replace(moving=d_moving)
+            return sub + 1, tf.where(active, loss, d_loss), g_moving, d_state
+
+        def body(step, g_loss, d_loss, g_state, d_state):
+            _, d_loss, g_moving, d_state = tf.while_loop(
+                lambda sub, *_: sub < max_sub,
+                functools.partial(discriminator_update, step, G.unflatten(g_state.parameters)),
+                (tf.constant(0), d_loss, g_state.moving, d_state),
+            )
             draw = step * (d_steps + 1) + d_steps
             common = dict(sample_mask=sample_mask, count=count, update=always)
             with tf.GradientTape() as tape:
-                fake, g_moving = self._generate(latent(draw), True, noise=(seeds, draw, 3), **common)
-                fake_logits, d_moving = self._discriminate(fake, True, noise=(seeds, draw, 4), **common)
+                tape.watch(g_state.parameters)
+                fake, g_moving = self._generate(latent(draw), True, noise=(seeds, draw, 3), moving=g_moving,
+                                                params=G.unflatten(g_state.parameters), genes=g_genes, **common)
+                fake_logits, d_moving = self._discriminate(fake, True, noise=(seeds, draw, 4), moving=d_state.moving,
+                                                           params=D.unflatten(d_state.parameters), genes=d_genes, **common)
                 g_loss = _masked_mean(_sigmoid_xent(1.0, fake_logits), sample_mask, count)
                 total = tf.reduce_sum(g_loss)
-            grads = tape.gradient(total, G.trainables, unconnected_gradients="zero")
-            G.apply_gradients(grads, always)
-            G.assign_moving(g_moving)
-            D.assign_moving(d_moving)
-            return step + 1, g_loss, d_loss
+            grads = tape.gradient(total, g_state.parameters, unconnected_gradients="zero")
+            g_state = G.optimize(g_state, grads, always, g_rules)._replace(moving=g_moving)
+            return step + 1, g_loss, d_loss, g_state, d_state._replace(moving=d_moving)
 
+        max_sub = tf.reduce_max(d_steps)
         zero = tf.zeros([s.population])
-        _, g_loss, d_loss = tf.while_loop(lambda step, *_: step < steps, body, (tf.constant(0), zero, zero))
+        _, g_loss, d_loss, g_state, d_state = tf.while_loop(
+            lambda step, *_: step < last, body, (first, zero, zero, G.state(), D.state())
+        )
+        G.save(g_state)
+        D.save(d_state)
         return g_loss, d_loss
 
     def _score(self, latent, real):
         """Inference-mode logits of generated and real held-out samples, ``[K, E]`` each."""
+        return self._score_and_generate(latent, real)[:2]
+
+    def _score_and_generate(self, latent, real):
+        """The two logits of ``_score`` and the generated samples ``[K, E, dim]``."""
         fake, _ = self._generate(latent, False)
         fake_logits, _ = self._discriminate(fake, False)
         real_logits, _ = self._discriminate(real, False)
-        return fake_logits, real_logits
+        return fake_logits, real_logits, fake
 
     def load(self, genomes: Sequence[GANGenome], seeds: Sequence[int], dataset: Dataset, steps: int) -> np.ndarray:
-        """Assign a chunk (padded to K with copies of its first member); return the batch table."""
+        """Assign a chunk (padded to K with copies of its first member); return the batch table
+        ``[K, steps · D, batch]`` (row ``step · D + sub``), steps padded to whole segments."""
         s = self.superset
         k = s.population
         genomes = list(genomes) + [genomes[0]] * (k - len(genomes))
@@ -424,11 +592,11 @@ class _Engine:
                             [h.generator_learning_rate for h in hyper], [h.optimizer for h in hyper])
         self.discriminator.load([g.discriminator for g in genomes], [w[1] for w in initial], [dataset.dim] * k,
                                 [h.discriminator_learning_rate for h in hyper], [h.optimizer for h in hyper])
-        table = np.zeros((k, steps * s.discriminator_steps, s.batch), np.int32)
+        table = np.zeros((k, -(-steps // SEGMENT_STEPS) * SEGMENT_STEPS, s.discriminator_steps, s.batch), np.int32)
         noise_seeds = []
         for i, (h, seed) in enumerate(zip(hyper, seeds)):
             batches, noise_seed = training_schedule(len(dataset.samples), h, steps, seed)
-            table[i, : len(batches), : h.batch_size] = batches
+            table[i, :steps, : h.discriminator_steps, : h.batch_size] = batches.reshape(steps, h.discriminator_steps, h.batch_size)
             noise_seeds.append(noise_seed)
         self.noise_seeds.assign(np.asarray(noise_seeds, np.int64))
         self.sample_mask.assign((np.arange(s.batch)[None, :] < np.array([h.batch_size for h in hyper])[:, None]).astype(np.float32))
@@ -437,7 +605,7 @@ class _Engine:
         self.data_mean.assign(dataset.mean.astype(np.float32) if s.standardize else np.zeros(dataset.dim, np.float32))
         scale = np.maximum(np.sqrt(dataset.variance), NORMALIZATION_EPSILON) if s.standardize else np.ones(dataset.dim)
         self.data_scale.assign(scale.astype(np.float32))
-        return table
+        return table.reshape(k, -1, s.batch)
 
     def export(self, index: int, genome: GANGenome, dataset: Dataset) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Trained weights of chunk member ``index`` as ``(generator, discriminator)`` Keras weight lists."""
@@ -486,6 +654,20 @@ def population_bucket(count: int) -> int:
     return max(4, 1 << max(0, math.ceil(math.log2(count))))
 
 
+SEGMENT_STEPS = 100  # steps per compiled call: the batch table's shape never depends on a run's steps
+ELEMENTS_PER_CALL = 16384  # K · batch · units per layer tensor (64 KB of float32) that stays fast
+
+
+def call_population(superset: Superset) -> int:
+    """K for one compiled call: the largest power of two whose ``[K, batch, units]`` layer
+    tensors hold at most ELEMENTS_PER_CALL values (toy space: 4, digits-shaped: 1). Smaller
+    calls have cache-sized layer tensors and, with the chunk sorted by discriminator steps,
+    run fewer masked sub-steps; on a busy 2-core machine they measured 7-20 % faster than one call
+    of 32 at 200 steps and 5 % slower at 1,000 (docs/performance.md), so the rule is tentative."""
+    units = max(superset.generator.units, superset.discriminator.units)
+    return 1 << max(0, int(math.log2(max(1, ELEMENTS_PER_CALL // (superset.batch * units)))))
+
+
 @dataclass(frozen=True)
 class TrainedChunk:
     """A trained chunk: the engine holding its weights and the last step's losses."""
@@ -504,14 +686,21 @@ def train_chunk(
     latent_stddev: float = 1.0,
     space: SearchSpace | None = None,
     jit_compile: bool = True,
+    superset: Superset | None = None,
 ) -> TrainedChunk:
-    """Train every ``(genome, seed)`` pair as ``train_pair`` would, all in one compiled call."""
-    superset = Superset.covering(genomes, dataset, space, population_bucket(len(genomes)), jit_compile)
+    """Train every ``(genome, seed)`` pair as ``train_pair`` would, all in one compiled call
+    (in ``superset`` if given: it must cover the genomes and hold at least as many)."""
+    if superset is None:
+        superset = Superset.covering(genomes, dataset, space, population_bucket(len(genomes)), jit_compile)
+    elif len(genomes) > superset.population:
+        raise ValueError(f"{len(genomes)} genomes do not fit a superset of population {superset.population}")
     engine = engine_for(superset)
     table = engine.load(genomes, seeds, dataset, steps)
-    g_loss, d_loss = engine.train(
-        tf.constant(dataset.samples), tf.constant(table), tf.constant(steps, tf.int32), tf.constant(latent_stddev, tf.float32)
-    )
+    data, stddev, rows = tf.constant(dataset.samples), tf.constant(latent_stddev, tf.float32), SEGMENT_STEPS * superset.discriminator_steps
+    g_loss = d_loss = tf.zeros([superset.population])
+    for first in range(0, steps, SEGMENT_STEPS):  # one input shape whatever the step count: no recompilation
+        segment = tf.constant(table[:, first // SEGMENT_STEPS * rows : (first // SEGMENT_STEPS + 1) * rows])
+        g_loss, d_loss = engine.train(data, segment, tf.constant(first), tf.constant(min(first + SEGMENT_STEPS, steps)), stddev)
     return TrainedChunk(engine, tuple(genomes), g_loss.numpy()[: len(genomes)], d_loss.numpy()[: len(genomes)])
 
 
@@ -519,14 +708,25 @@ class BatchedEvaluation:
     """``eval_gan`` for a whole chunk: ``evaluate_chunk(jobs, context)`` gives one EvalResult
     per ``(genome, seed)`` job with the same fields, in job order.
 
-    The fitness ``generator_loss`` is computed in the batched scoring call; any other
-    fitness gets real Keras models with the trained weights (``build_pair`` + ``set_weights``).
+    The fitness ``generator_loss`` and the quality metrics come from the batched scoring call
+    (no Keras models); any other fitness gets real Keras models with the trained weights
+    (``build_pair`` + ``set_weights``).
     If the batched call itself raises, each job falls back to ``eval_gan`` alone.
+
+    The chunk runs as calls of ``population`` individuals each (default ``call_population``),
+    all in one superset covering the whole chunk, so every call reuses one compiled function.
     """
 
-    def __init__(self, space: SearchSpace | None = None, jit_compile: bool = True):
+    def __init__(self, space: SearchSpace | None = None, jit_compile: bool = True, population: int | None = None):
         self.space = space
         self.jit_compile = jit_compile
+        self.population = population
+
+    def superset_for(self, genomes: Sequence[GANGenome], dataset: Dataset) -> Superset:
+        """The superset every call of a chunk of ``genomes`` trains in."""
+        covering = Superset.covering(genomes, dataset, self.space, 1, self.jit_compile)
+        population = self.population or call_population(covering)
+        return dataclasses.replace(covering, population=min(population, population_bucket(len(genomes))))
 
     def __call__(self, genome: GANGenome, context: EvalContext) -> EvalResult:
         """The one-individual contract (a chunk of one)."""
@@ -543,26 +743,31 @@ class BatchedEvaluation:
         return [check_result(result, context.objectives) for result in results]
 
     def _evaluate(self, jobs, context: EvalContext, start: float) -> list[EvalResult]:
-        genomes, seeds = [g for g, _ in jobs], [int(s) for _, s in jobs]
-        chunk = train_chunk(genomes, seeds, context.dataset, context.steps, context.latent_stddev, self.space, self.jit_compile)
-        engine, s = chunk.engine, chunk.engine.superset
+        superset = self.superset_for([g for g, _ in jobs], context.dataset)
         held = [_held_out(context.for_seed(seed), genome) for genome, seed in jobs]
-        samples = len(held[0][1])
-        latent = np.zeros((s.population, context.eval_samples, s.latent), np.float32)
-        real = np.zeros((s.population, samples, context.dataset.dim), np.float32)
-        for i, (z, x) in enumerate(held):
-            latent[i, :, : z.shape[1]] = z
-            real[i] = x
-        fake_logits, real_logits = (t.numpy() for t in engine.score(tf.constant(latent), tf.constant(real)))
+        # calls of individuals with equal discriminator steps run no masked sub-steps (the inner loop
+        # runs the call's largest count), so the jobs are grouped by it; results return in job order
+        order = sorted(range(len(jobs)), key=lambda i: jobs[i][0].hyperparameters.discriminator_steps)
+        trained = [None] * len(jobs)  # (fake logits, real logits, generated samples, weights) per job
+        for first in range(0, len(jobs), superset.population):
+            part = order[first : first + superset.population]
+            outputs = self._train_and_score([jobs[i] for i in part], [held[i] for i in part], context, superset)
+            for i, output in zip(part, outputs):
+                trained[i] = output
         fitness_fns = fitness_functions(context.fitness)
+        keras_needed = any(measure is not fitness_generator_loss for measure in fitness_fns)
+        dataset = context.dataset
         seconds = (time.perf_counter() - start) / len(jobs)
         results = []
         for i, (genome, seed) in enumerate(jobs):
-            fake_i, real_i = fake_logits[i], real_logits[i]
-            weights = engine.export(i, genome, context.dataset)
+            fake_i, real_i, generated, weights = trained[i]
             g_loss = float(np.mean(np.logaddexp(0.0, -fake_i)))  # softplus(-l) = -log σ(l)
             d_loss = float(np.mean(np.logaddexp(0.0, -real_i)) + np.mean(np.logaddexp(0.0, fake_i)))
-            fitness, quality = self._keras_fitness(fitness_fns, genome, seed, weights, held[i], context)
+            if keras_needed:
+                fitness, quality = self._keras_fitness(fitness_fns, genome, seed, weights, held[i], context)
+            else:
+                fitness = (g_loss,) * len(fitness_fns)
+                quality = quality_metrics(dataset.kind, held[i][1], generated, dataset.centres, dataset.mode_stddev)
             results.append(
                 EvalResult(
                     fitness=fitness,
@@ -578,6 +783,19 @@ class BatchedEvaluation:
                 )
             )
         return results
+
+    def _train_and_score(self, jobs, held, context: EvalContext, superset: Superset) -> list[tuple]:
+        """One compiled call's jobs: train, score on the held-out samples, export the weights."""
+        genomes, seeds = [g for g, _ in jobs], [int(s) for _, s in jobs]
+        chunk = train_chunk(genomes, seeds, context.dataset, context.steps, context.latent_stddev, superset=superset)
+        engine, s = chunk.engine, superset
+        latent = np.zeros((s.population, context.eval_samples, s.latent), np.float32)
+        real = np.zeros((s.population, len(held[0][1]), context.dataset.dim), np.float32)
+        for i, (z, x) in enumerate(held):
+            latent[i, :, : z.shape[1]] = z
+            real[i] = x
+        fake_logits, real_logits, generated = (t.numpy() for t in engine.score_and_generate(tf.constant(latent), tf.constant(real)))
+        return [(fake_logits[i], real_logits[i], generated[i], engine.export(i, genome, context.dataset)) for i, genome in enumerate(genomes)]
 
     @staticmethod
     def _keras_fitness(fitness_fns, genome, seed, weights, held, context: EvalContext):

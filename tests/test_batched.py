@@ -104,6 +104,16 @@ def test_losses_after_ten_steps_match_the_keras_path(trained):
         assert chunk.discriminator_losses[index] == pytest.approx(outcome.discriminator_loss, rel=1e-4), genome
 
 
+def test_an_individual_trains_alike_in_any_call_population(trained):
+    """BatchedEvaluation runs a chunk as several calls of ``call_population`` individuals in
+    one superset: an individual's training depends neither on its call-mates nor on K."""
+    dataset, genomes, seeds, chunk = trained
+    superset = dataclasses.replace(chunk.engine.superset, population=4)
+    part = batched.train_chunk(genomes[-3:], seeds[-3:], dataset, STEPS, latent_stddev=2.0, superset=superset)
+    np.testing.assert_allclose(part.generator_losses, chunk.generator_losses[-3:], rtol=1e-6)
+    np.testing.assert_allclose(part.discriminator_losses, chunk.discriminator_losses[-3:], rtol=1e-6)
+
+
 def test_exported_weights_give_keras_models_with_the_same_outputs(trained):
     dataset, genomes, seeds, chunk = trained
     engine, superset = chunk.engine, chunk.engine.superset
