@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 from deatf_gan.config import load_config
+from deatf_gan.datasets import load_dataset
 from deatf_gan.errors import ConfigError, DeatfGanError
+from deatf_gan.evaluation import check_fitness_applies
 from deatf_gan.evolution import evolve
 from deatf_gan.reporting import ConsoleReporter
 from deatf_gan.runs import RunDirectory, load_run, prepare_run_directory, resume_run
@@ -53,11 +55,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def command_run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.set)
+    # Data and fitness problems are reported before a run directory exists.
+    dataset = load_dataset(config.data.name, config.data.params, config.seed)
+    check_fitness_applies(config.evaluation.fitness_names, dataset)
     out = Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     prepare_run_directory(out, overwrite=args.overwrite)
     directory = RunDirectory(out)
     hooks = [directory] if args.quiet else [directory, ConsoleReporter(run_directory=str(out))]
-    evolve(config, hooks=hooks, cache=directory.cache)
+    evolve(config, hooks=hooks, cache=directory.cache, dataset=dataset)
     return 0
 
 

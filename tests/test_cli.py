@@ -36,6 +36,14 @@ def test_bad_set_exits_2(capsys, tmp_path):
     assert "evolution.population" in capsys.readouterr().err
 
 
+def test_fitness_for_other_data_exits_2_before_any_run_directory(capsys, tmp_path):
+    config = Path(__file__).resolve().parent.parent / "configs" / "gaussian_1d.yaml"
+    out = tmp_path / "r"
+    assert main(["run", str(config), "--out", str(out), "--set", "evaluation.fitness=frechet_distance"]) == 2
+    assert "'frechet_distance' needs a digits dataset" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_run_writes_a_loadable_hall_of_fame(finished_run):
     ranks = sorted((finished_run / "hall_of_fame").iterdir())
     assert [p.name for p in ranks] == ["rank_1", "rank_2"]
