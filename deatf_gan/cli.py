@@ -13,6 +13,7 @@ from deatf_gan.datasets import load_dataset
 from deatf_gan.errors import ConfigError, DeatfGanError
 from deatf_gan.evaluation import check_fitness_applies
 from deatf_gan.evolution import evolve
+from deatf_gan.metrics import METRIC_NAMES
 from deatf_gan.reporting import ConsoleReporter
 from deatf_gan.runs import RunDirectory, load_run, prepare_run_directory, resume_run
 
@@ -73,7 +74,10 @@ def command_resume(args: argparse.Namespace) -> int:
 
 
 def _member_row(member) -> dict:
-    return {key: member.metrics.get(key) for key in INSPECT_COLUMNS}
+    """The table's columns, then the quality metrics the member's dataset kind has."""
+    row = {key: member.metrics.get(key) for key in INSPECT_COLUMNS}
+    row.update({key: member.metrics[key] for key in QUALITY_COLUMNS if key in member.metrics})
+    return row
 
 
 INSPECT_COLUMNS = (
@@ -91,6 +95,9 @@ INSPECT_COLUMNS = (
     "generator",
     "discriminator",
 )
+
+
+QUALITY_COLUMNS = tuple(dict.fromkeys(name for names in METRIC_NAMES.values() for name in names))
 
 
 def _cell(value) -> str:
@@ -122,8 +129,10 @@ def command_inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
+    quality = [key for key in QUALITY_COLUMNS if key in rows[0]]
     headers = ["rank", "fitness", "L_G", "L_D", "acc real", "acc fake", "params G", "params D", "optimizer", "lr G", "lr D"]
-    table = [headers] + [[_cell(row[key]) for key in INSPECT_COLUMNS[:11]] for row in rows]
+    headers += quality
+    table = [headers] + [[_cell(row.get(key)) for key in [*INSPECT_COLUMNS[:11], *quality]] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(headers))]
     for line in table:
         print("  ".join(cell.rjust(width) for cell, width in zip(line, widths)))

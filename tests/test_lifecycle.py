@@ -207,10 +207,11 @@ def test_inspect_table_json_and_rank(finished_run, capsys):
     assert main(["inspect", str(finished_run)]) == 0
     table = capsys.readouterr().out
     assert "fitness" in table and "rank 1: generator" in table and "→" in table or " relu" in table
+    assert "wasserstein_1d" in table.splitlines()[0]  # the quality metrics of 1-D data
     assert main(["inspect", str(finished_run), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["rank"] for row in rows] == [1, 2]
-    assert {"fitness", "generator", "discriminator", "optimizer", "generator_parameters"} <= set(rows[0])
+    assert {"fitness", "generator", "discriminator", "optimizer", "generator_parameters", "wasserstein_1d"} <= set(rows[0])
     assert main(["inspect", str(finished_run), "--rank", "2", "--json"]) == 0
     member = json.loads(capsys.readouterr().out)
     assert member["rank"] == 2 and "parents" in member and "operators" in member and "born" in member
