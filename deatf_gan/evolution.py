@@ -24,17 +24,16 @@ from deatf_gan.config import Config
 from deatf_gan.datasets import Dataset, load_dataset
 from deatf_gan.errors import GenomeError, RunAborted
 from deatf_gan.evaluation import (
-    FITNESSES,
     EvalContext,
     EvalResult,
     check_fitness_applies,
     evaluate_safely,
+    fitness_functions,
     resolve_evaluation,
 )
 from deatf_gan.executors import make_executor
 from deatf_gan.genome import GANGenome, SearchSpace
 from deatf_gan.operators import crossover, mutate
-from deatf_gan.registry import resolve
 
 
 class Fitness(base.Fitness):
@@ -248,7 +247,7 @@ class _Evolution:
             steps=config.training.steps,
             latent_stddev=config.training.latent_stddev,
             eval_samples=config.training.eval_samples,
-            fitness=tuple(resolve(FITNESSES, name) for name in config.evaluation.fitness_names),  # workers need no registry
+            fitness=fitness_functions(config.evaluation.fitness_names),  # resolved: workers need no registry
             jit_compile=config.training.jit_compile,
             objectives=len(self.weights),
         )
