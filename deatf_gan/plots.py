@@ -7,19 +7,17 @@ module changes no global backend and needs no display.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from pathlib import Path
 
-import keras
 import numpy as np
-import yaml
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from deatf_gan.datasets import Dataset, load_dataset
 from deatf_gan.errors import ConfigError
 from deatf_gan.metrics import quality_metrics
+from deatf_gan.runs import load_run
 
 SAMPLES = 2000  # points per side in a histogram or scatter plot
 IMAGES = 36  # images per side in an image grid (6 × 6)
@@ -166,23 +164,17 @@ def save_image_grid(samples: np.ndarray, path: str | Path) -> Path:
 
 
 def sample_best_generator(run_directory: str | Path, count: int) -> tuple[np.ndarray, np.ndarray, Dataset]:
-    """``count`` samples of the rank-1 generator (z = latent_stddev × N(0, 1), seeded by the
-    run's seed) and of the run's real data, rebuilt from its config; plus the dataset."""
-    run_directory = Path(run_directory)
-    config = yaml.safe_load(_require_file(run_directory / "config.yaml", "run config").read_text())
-    member = run_directory / "hall_of_fame" / "rank_1"
-    genome = json.loads(_require_file(member / "genome.json", "best genome (no hall of fame yet?)").read_text())
-    generator = keras.models.load_model(_require_file(member / "generator.keras", "best generator"), compile=False)
-    try:
-        latent_dim = int(genome["hyperparameters"]["latent_dim"])
-        latent_stddev, seed = float(config["training"]["latent_stddev"]), int(config["seed"])
-        dataset = load_dataset(config["data"]["name"], config["data"]["params"], seed)
-    except (KeyError, TypeError) as error:
-        raise ConfigError(f"{run_directory}: incomplete config.yaml or genome.json (missing {error})") from None
-    rng = np.random.default_rng(seed)
+    """``count`` samples of the rank-1 generator (``Member.sample`` seeded by the run's seed)
+    and of the run's real data, rebuilt from its config; plus the dataset."""
+    run = load_run(run_directory)
+    if not run.hall_of_fame:
+        best = Path(run_directory) / "hall_of_fame" / "rank_1" / "genome.json"
+        raise ConfigError(f"{best}: best genome not found (no hall of fame yet?)")
+    config = run.config
+    dataset = load_dataset(config.data.name, config.data.params, config.seed)
+    rng = np.random.default_rng(config.seed)
     real = dataset.samples[rng.permutation(len(dataset.samples))[:count]]
-    latent = (latent_stddev * rng.standard_normal((count, latent_dim))).astype(np.float32)
-    return real, np.asarray(generator(latent, training=False)), dataset
+    return real, run.hall_of_fame[0].sample(count, seed=config.seed), dataset
 
 
 def plot_run(run_directory: str | Path, out_directory: str | Path | None = None) -> list[Path]:
