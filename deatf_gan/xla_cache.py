@@ -1,0 +1,79 @@
+"""XLA's compiled functions kept on disk, so that a new process loads them instead of compiling.
+
+The batched evaluator compiles one training function per superset shape, 10-25 s on a
+2-core machine, and every process pays it again: each worker of a run, each run, each
+resume. TensorFlow can keep compiled XLA executables in a folder
+(``TF_XLA_FLAGS=--tf_xla_persistent_cache_directory=...``); a process that meets the same
+function (same HLO, checked by fingerprint) loads it in about a second instead.
+
+The folder is ``~/.cache/deatf_gan/xla-<TensorFlow version>-<CPU fingerprint>``: an
+executable is compiled for the CPU features of its machine, so machines that share a home
+directory but not a CPU model never load each other's code. ``DEATF_GAN_XLA_CACHE=off``
+turns the cache off, any other value names the folder; a ``TF_XLA_FLAGS`` that already
+names a cache folder is left alone. Deleting the folder is always safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import platform
+import sys
+from pathlib import Path
+
+import tensorflow as tf
+
+SETTING = "DEATF_GAN_XLA_CACHE"
+_FLAG = "--tf_xla_persistent_cache_directory"
+
+
+def _cpu_fingerprint() -> str:
+    try:
+        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
+    except OSError:
+        flags = platform.processor()
+    return hashlib.sha256(f"{platform.machine()} {flags}".encode()).hexdigest()[:12]
+
+
+def cache_directory() -> Path | None:
+    """The folder compiled functions go to, or None where the cache is turned off."""
+    setting = os.environ.get(SETTING, "")
+    if setting.lower() in ("off", "0", "false", "no"):
+        return None
+    if setting:
+        return Path(setting).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "deatf_gan" / f"xla-{tf.__version__}-{_cpu_fingerprint()}"
+
+
+def enable() -> Path | None:
+    """Point XLA at the cache folder; works until the process's first XLA compilation
+    (TensorFlow reads ``TF_XLA_FLAGS`` then), and worker processes started later inherit it."""
+    flags = os.environ.get("TF_XLA_FLAGS", "")
+    directory = cache_directory()
+    if _FLAG in flags or directory is None:
+        return None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only home: compile every time, as without the cache
+    os.environ["TF_XLA_FLAGS"] = f"{flags} {_FLAG}={directory}".strip()
+    return directory
+
+
+@contextlib.contextmanager
+def native_stderr_hidden():
+    """Hide what native code writes to stderr meanwhile. Loading a cached executable logs
+    three ERROR lines that mean nothing here (the loader tries the text format before the
+    binary one; tuning-only CPU features read as missing ones); a real failure still
+    raises a Python exception, which is not affected."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
