@@ -56,7 +56,7 @@ def fresh_quality(genome: GANGenome, generator_weights, dataset: Dataset, seed: 
     against as many real samples drawn without replacement."""
     generator = build_generator(genome, dataset, seed)
     generator.set_weights(generator_weights)
-    pair = TrainedPair(genome, generator, None, dataset, None, None, seed, latent_stddev)
+    pair = TrainedPair(genome, lambda: (generator, None), dataset, None, None, seed, latent_stddev)
     generated = pair.sample(count, stream=7)
     rng = np.random.default_rng([seed, 7])
     real = dataset.samples[rng.choice(len(dataset.samples), size=min(count, len(dataset.samples)), replace=False)]

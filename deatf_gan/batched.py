@@ -51,6 +51,7 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from deatf_gan import xla_cache
 from deatf_gan.build import _INITIALIZER_CLASSES, build_pair, layer_seeds
 from deatf_gan.datasets import Dataset
 from deatf_gan.evaluation import (
@@ -62,11 +63,15 @@ from deatf_gan.evaluation import (
     eval_gan,
     evaluate_safely,
     fitness_functions,
-    fitness_generator_loss,
+    fitness_judged_generator_loss,
+    held_out_diagnostics,
+    latent_stream,
 )
 from deatf_gan.genome import GANGenome, MLPDescriptor, SearchSpace
-from deatf_gan.metrics import quality_metrics
+from deatf_gan.judge import judged_generator_losses
 from deatf_gan.training import hashed_normal, hashed_uniform, training_schedule
+
+xla_cache.enable()  # before this process's first XLA compilation
 
 ACTIVATION_FUNCTIONS: dict[str, Callable] = {
     "relu": tf.nn.relu,
@@ -459,6 +464,23 @@ def _masked_mean(values, sample_mask, count):
     return tf.reduce_sum(values * sample_mask, axis=1) / count
 
 
+class _Compiled:
+    """``tf.function(function)``, with XLA if asked; the first call compiles it or loads it from
+    the disk cache (``deatf_gan.xla_cache``), whose harmless native log lines it hides."""
+
+    def __init__(self, function: Callable, jit_compile: bool):
+        self.function = tf.function(function, jit_compile=jit_compile, reduce_retracing=True)
+        self.ready = not jit_compile
+
+    def __call__(self, *args):
+        if self.ready:
+            return self.function(*args)
+        with xla_cache.native_stderr_hidden():
+            result = self.function(*args)
+        self.ready = True
+        return result
+
+
 class _Engine:
     """Persistent variables and the traced training and scoring functions of one Superset."""
 
@@ -474,9 +496,11 @@ class _Engine:
         dim = superset.generator.output_dim
         self.data_mean = _zeros(dim)
         self.data_scale = _zeros(dim)
-        self.train = tf.function(self._train, jit_compile=superset.jit_compile, reduce_retracing=True)
-        self.score = tf.function(self._score, jit_compile=superset.jit_compile, reduce_retracing=True)
-        self.score_and_generate = tf.function(self._score_and_generate, jit_compile=superset.jit_compile, reduce_retracing=True)
+        self.train = _Compiled(self._train, superset.jit_compile)
+        self.score = _Compiled(self._score, superset.jit_compile)
+        self.score_and_generate = _Compiled(self._score_and_generate, superset.jit_compile)
+        # forward only, traced once per sample count: not worth an XLA compilation
+        self.generate = tf.function(lambda latent: self._generate(latent, False)[0], reduce_retracing=True)
 
     def _generate(self, z, training: bool, **kwargs):
         out, moving = self.generator.forward(z, training, **kwargs)
@@ -708,9 +732,10 @@ class BatchedEvaluation:
     """``eval_gan`` for a whole chunk: ``evaluate_chunk(jobs, context)`` gives one EvalResult
     per ``(genome, seed)`` job with the same fields, in job order.
 
-    The fitness ``generator_loss`` and the quality metrics come from the batched scoring call
-    (no Keras models); any other fitness gets real Keras models with the trained weights
-    (``build_pair`` + ``set_weights``).
+    The built-in fitness measures read what the batched calls computed: scores and samples
+    of the held-out latent batch, and for ``judged_generator_loss`` one judge call for the
+    whole chunk; Keras models holding the trained weights (``build_pair`` + ``set_weights``)
+    are built only for a measure that asks for them.
     If the batched call itself raises, each job falls back to ``eval_gan`` alone.
 
     The chunk runs as calls of ``population`` individuals each (default ``call_population``),
@@ -723,10 +748,11 @@ class BatchedEvaluation:
         self.population = population
 
     def superset_for(self, genomes: Sequence[GANGenome], dataset: Dataset) -> Superset:
-        """The superset every call of a chunk of ``genomes`` trains in."""
+        """The superset every call of a chunk of ``genomes`` trains in. Its population does not
+        depend on the chunk's size: an individual then gets the same bits whatever chunk (and
+        so whichever worker) it lands in, and wherever it sits in its call (measured)."""
         covering = Superset.covering(genomes, dataset, self.space, 1, self.jit_compile)
-        population = self.population or call_population(covering)
-        return dataclasses.replace(covering, population=min(population, population_bucket(len(genomes))))
+        return dataclasses.replace(covering, population=self.population or call_population(covering))
 
     def __call__(self, genome: GANGenome, context: EvalContext) -> EvalResult:
         """The one-individual contract (a chunk of one)."""
@@ -745,78 +771,86 @@ class BatchedEvaluation:
     def _evaluate(self, jobs, context: EvalContext, start: float) -> list[EvalResult]:
         superset = self.superset_for([g for g, _ in jobs], context.dataset)
         held = [_held_out(context.for_seed(seed), genome) for genome, seed in jobs]
+        fitness_fns = fitness_functions(context.fitness)
+        judged = fitness_judged_generator_loss in fitness_fns
         # calls of individuals with equal discriminator steps run no masked sub-steps (the inner loop
         # runs the call's largest count), so the jobs are grouped by it; results return in job order
         order = sorted(range(len(jobs)), key=lambda i: jobs[i][0].hyperparameters.discriminator_steps)
-        trained = [None] * len(jobs)  # (fake logits, real logits, generated samples, weights) per job
+        trained: list[_Trained] = [None] * len(jobs)
         for first in range(0, len(jobs), superset.population):
             part = order[first : first + superset.population]
-            outputs = self._train_and_score([jobs[i] for i in part], [held[i] for i in part], context, superset)
+            outputs = self._train_and_score([jobs[i] for i in part], [held[i] for i in part], context, superset, judged)
             for i, output in zip(part, outputs):
                 trained[i] = output
-        fitness_fns = fitness_functions(context.fitness)
-        keras_needed = any(measure is not fitness_generator_loss for measure in fitness_fns)
         dataset = context.dataset
+        pairs = [
+            TrainedPair(
+                genome, functools.partial(_keras_models, genome, dataset, seed, out.weights), dataset, *held[i], seed,
+                context.latent_stddev,
+            ).knowing(generated=out.generated, fake_logits=out.fake_logits)
+            for i, ((genome, seed), out) in enumerate(zip(jobs, trained))
+        ]
+        if judged:  # every judge of the chunk in one call
+            losses = judged_generator_losses(dataset.samples, [out.judge_samples for out in trained],
+                                             [pair.generated for pair in pairs], [seed for _, seed in jobs])
+            for pair, loss in zip(pairs, losses):
+                pair.knowing(judged_loss=loss)
         seconds = (time.perf_counter() - start) / len(jobs)
         results = []
-        for i, (genome, seed) in enumerate(jobs):
-            fake_i, real_i, generated, weights = trained[i]
-            g_loss = float(np.mean(np.logaddexp(0.0, -fake_i)))  # softplus(-l) = -log σ(l)
-            d_loss = float(np.mean(np.logaddexp(0.0, -real_i)) + np.mean(np.logaddexp(0.0, fake_i)))
-            if keras_needed:
-                fitness, quality = self._keras_fitness(fitness_fns, genome, seed, weights, held[i], context)
-            else:
-                fitness = (g_loss,) * len(fitness_fns)
-                quality = quality_metrics(dataset.kind, held[i][1], generated, dataset.centres, dataset.mode_stddev)
+        for pair, out in zip(pairs, trained):
             results.append(
                 EvalResult(
-                    fitness=fitness,
-                    generator_loss=g_loss,
-                    discriminator_loss=d_loss,
-                    discriminator_accuracy_real=float(np.mean(real_i > 0)),
-                    discriminator_accuracy_fake=float(np.mean(fake_i < 0)),
-                    generator_parameters=sum(w.size for w in weights[0]),
-                    discriminator_parameters=sum(w.size for w in weights[1]),
+                    fitness=tuple(float(measure(pair)) for measure in fitness_fns),
+                    **held_out_diagnostics(out.fake_logits, out.real_logits),
+                    generator_parameters=sum(w.size for w in out.weights[0]),
+                    discriminator_parameters=sum(w.size for w in out.weights[1]),
                     seconds=seconds,
-                    extra=quality,
-                    weights=weights if context.keep_weights else None,
+                    extra=dict(pair.quality),
+                    weights=out.weights if context.keep_weights else None,
                 )
             )
         return results
 
-    def _train_and_score(self, jobs, held, context: EvalContext, superset: Superset) -> list[tuple]:
-        """One compiled call's jobs: train, score on the held-out samples, export the weights."""
+    def _train_and_score(self, jobs, held, context: EvalContext, superset: Superset, judged: bool) -> list[_Trained]:
+        """One compiled call's jobs: train, score on the held-out samples, export the weights, and
+        for a judged fitness generate the judge's training samples (latent stream 0)."""
         genomes, seeds = [g for g, _ in jobs], [int(s) for _, s in jobs]
         chunk = train_chunk(genomes, seeds, context.dataset, context.steps, context.latent_stddev, superset=superset)
         engine, s = chunk.engine, superset
-        latent = np.zeros((s.population, context.eval_samples, s.latent), np.float32)
+
+        def padded(latents):
+            out = np.zeros((s.population, len(latents[0]), s.latent), np.float32)
+            for i, z in enumerate(latents):
+                out[i, :, : z.shape[1]] = z
+            return tf.constant(out)
+
         real = np.zeros((s.population, len(held[0][1]), context.dataset.dim), np.float32)
-        for i, (z, x) in enumerate(held):
-            latent[i, :, : z.shape[1]] = z
-            real[i] = x
-        fake_logits, real_logits, generated = (t.numpy() for t in engine.score_and_generate(tf.constant(latent), tf.constant(real)))
-        return [(fake_logits[i], real_logits[i], generated[i], engine.export(i, genome, context.dataset)) for i, genome in enumerate(genomes)]
-
-    @staticmethod
-    def _keras_fitness(fitness_fns, genome, seed, weights, held, context: EvalContext):
-        """Fitness values and quality metrics, measured on Keras models holding the exported weights."""
-        generator, discriminator = build_pair(genome, context.dataset, seed)
-        generator.set_weights(weights[0])
-        discriminator.set_weights(weights[1])
-        pair = TrainedPair(genome, generator, discriminator, context.dataset, held[0], held[1], seed, context.latent_stddev)
-        return tuple(float(measure(pair)) for measure in fitness_fns), dict(pair.quality)
+        real[: len(held)] = [x for _, x in held]
+        fake_logits, real_logits, generated = (t.numpy() for t in engine.score_and_generate(padded([z for z, _ in held]), tf.constant(real)))
+        judge_samples = [None] * len(jobs)
+        if judged:
+            count = len(context.dataset.samples)
+            latents = [latent_stream(g, seed, context.latent_stddev, count, stream=0) for g, seed in zip(genomes, seeds)]
+            judge_samples = engine.generate(padded(latents)).numpy()
+        return [
+            _Trained(fake_logits[i], real_logits[i], generated[i], engine.export(i, genome, context.dataset), judge_samples[i])
+            for i, genome in enumerate(genomes)
+        ]
 
 
-@dataclass(frozen=True)
-class ChunkJob:
-    """A run's job function for the batched evaluator: ``job((genome, seed))`` evaluates one,
-    ``evaluate_chunk(jobs)`` a whole chunk in one call (the seam an executor uses when present)."""
+class _Trained(NamedTuple):
+    """One individual's outputs of a compiled call (held-out scores and samples, trained weights)."""
 
-    evaluation: BatchedEvaluation
-    context: EvalContext
+    fake_logits: np.ndarray
+    real_logits: np.ndarray
+    generated: np.ndarray
+    weights: tuple[list[np.ndarray], list[np.ndarray]]
+    judge_samples: np.ndarray | None
 
-    def __call__(self, job: tuple[GANGenome, int]) -> EvalResult:
-        return self.evaluation.evaluate_chunk([job], self.context)[0]
 
-    def evaluate_chunk(self, jobs: Sequence[tuple[GANGenome, int]]) -> list[EvalResult]:
-        return self.evaluation.evaluate_chunk(list(jobs), self.context)
+def _keras_models(genome: GANGenome, dataset: Dataset, seed: int, weights) -> tuple:
+    """Keras models of exactly the genome's architecture holding trained weights (for measures that need them)."""
+    generator, discriminator = build_pair(genome, dataset, seed)
+    generator.set_weights(weights[0])
+    discriminator.set_weights(weights[1])
+    return generator, discriminator

@@ -20,7 +20,6 @@ from typing import Any, Callable, Literal
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from deatf_gan.build import build_pair
 from deatf_gan.datasets import Dataset
@@ -73,29 +72,71 @@ class EvalContext:
         )
 
 
+def latent_stream(genome: GANGenome, seed: int, latent_stddev: float, count: int, stream: int) -> np.ndarray:
+    """``count`` latent vectors of an individual's stream ``stream``: fresh, reproducible, never
+    the training or held-out ones."""
+    rng = np.random.default_rng([seed, 100 + stream])
+    return (latent_stddev * rng.standard_normal((count, genome.hyperparameters.latent_dim))).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class TrainedPair:
-    """What a fitness measure sees: the trained pair, its data and held-out latent noise."""
+    """What a fitness measure sees: the trained pair, its data and held-out latent noise.
+
+    The measures read cached properties (``generated``, ``fake_logits``, ``judged_loss``,
+    ``quality``); an evaluator that computes them for many pairs at once fills them in
+    with :meth:`knowing`, and then builds the Keras ``models`` only if a measure asks.
+    """
 
     genome: GANGenome
-    generator: keras.Model
-    discriminator: keras.Model
+    models: Callable[[], tuple[keras.Model, keras.Model]]  # (generator, discriminator), built on first use
     dataset: Dataset
     latent: np.ndarray  # held-out latent samples, never used in training
     real: np.ndarray  # held-out draw of real samples
     seed: int = 0  # the individual's seed, for measures that draw more samples
     latent_stddev: float = 1.0
 
+    @functools.cached_property
+    def _networks(self) -> tuple[keras.Model, keras.Model]:
+        return self.models()
+
+    @property
+    def generator(self) -> keras.Model:
+        return self._networks[0]
+
+    @property
+    def discriminator(self) -> keras.Model:
+        return self._networks[1]
+
+    def knowing(self, **values) -> "TrainedPair":
+        """This pair with cached properties filled in from values computed elsewhere."""
+        unknown = set(values) - {"generated", "fake_logits", "judged_loss", "quality"}
+        if unknown:
+            raise TypeError(f"not a cached property of TrainedPair: {sorted(unknown)}")
+        self.__dict__.update(values)  # where functools.cached_property keeps its values
+        return self
+
     def sample(self, count: int, stream: int) -> np.ndarray:
-        """``count`` generated samples from latent stream ``stream`` (fresh, reproducible)."""
-        rng = np.random.default_rng([self.seed, 100 + stream])
-        latent = self.latent_stddev * rng.standard_normal((count, self.genome.hyperparameters.latent_dim))
-        return np.asarray(self.generator(latent.astype(np.float32), training=False))
+        """``count`` generated samples from latent stream ``stream`` (inference mode)."""
+        latent = latent_stream(self.genome, self.seed, self.latent_stddev, count, stream)
+        return np.asarray(self.generator(latent, training=False))
 
     @functools.cached_property
     def generated(self) -> np.ndarray:
         """The generator's samples for the held-out latent batch (inference mode)."""
         return np.asarray(self.generator(self.latent, training=False))
+
+    @functools.cached_property
+    def fake_logits(self) -> np.ndarray:
+        """The pair's own discriminator's logits for ``generated`` (inference mode)."""
+        return np.asarray(self.discriminator(self.generated, training=False))
+
+    @functools.cached_property
+    def judged_loss(self) -> float:
+        """``-mean log D_J(G(z))`` of ``generated`` against a fresh judge trained on latent stream 0's
+        samples vs the real data (``deatf_gan.judge``)."""
+        fake_train = self.sample(len(self.dataset.samples), stream=0)
+        return judged_generator_loss(self.dataset.samples, fake_train, self.generated, seed=self.seed)
 
     @functools.cached_property
     def quality(self) -> dict[str, float]:
@@ -160,7 +201,7 @@ def fitness_generator_loss(pair: TrainedPair) -> float:
     """``L_G = -mean log D(G(z))`` on held-out latent samples against the pair's own trained
     discriminator (both networks in inference mode). Cheap, but a weak discriminator also
     scores well: it measures the pair, not the generator alone."""
-    return float(generator_loss(pair.discriminator(pair.generated, training=False)))
+    return float(generator_loss(pair.fake_logits))
 
 
 @FITNESSES.register("judged_generator_loss")
@@ -168,8 +209,7 @@ def fitness_judged_generator_loss(pair: TrainedPair) -> float:
     """``-mean log D_J(G(z))`` against an independent judge discriminator trained from scratch
     on the frozen generator's samples vs real data (see ``deatf_gan.judge``). Unlike
     ``generator_loss`` it cannot be lowered by a weak or miscalibrated own discriminator."""
-    fake_train = pair.sample(len(pair.dataset.samples), stream=0)
-    return judged_generator_loss(pair.dataset.samples, fake_train, pair.generated, seed=pair.seed)
+    return pair.judged_loss
 
 
 @dataclass(frozen=True)
@@ -232,6 +272,18 @@ def _held_out(context: EvalContext, genome: GANGenome) -> tuple[np.ndarray, np.n
     return latent.astype(np.float32), context.dataset.samples[rows]
 
 
+def held_out_diagnostics(fake_logits, real_logits) -> dict[str, float]:
+    """A result's discriminator diagnostics from its logits on held-out fake and real samples:
+    ``L_G``, ``L_D`` and the shares of real called real (logit > 0) and of fakes called fake."""
+    fake_logits, real_logits = np.asarray(fake_logits), np.asarray(real_logits)
+    return dict(
+        generator_loss=float(generator_loss(fake_logits)),
+        discriminator_loss=float(discriminator_loss(fake_logits, real_logits)),
+        discriminator_accuracy_real=float(np.mean(real_logits > 0)),
+        discriminator_accuracy_fake=float(np.mean(fake_logits < 0)),
+    )
+
+
 def eval_gan(genome: GANGenome, context: EvalContext) -> EvalResult:
     """Build, train and score one individual; fitness is the chosen measure (minimised).
 
@@ -247,17 +299,12 @@ def eval_gan(genome: GANGenome, context: EvalContext) -> EvalResult:
     context.train_pair(genome, generator, discriminator)
     latent, real = _held_out(context, genome)
     pair = TrainedPair(
-        genome, generator, discriminator, context.dataset, latent, real, context.seed, context.latent_stddev
+        genome, lambda: (generator, discriminator), context.dataset, latent, real, context.seed, context.latent_stddev
     )
     fitness = tuple(float(measure(pair)) for measure in fitness_fns)
-    fake_logits = discriminator(pair.generated, training=False)
-    real_logits = discriminator(real, training=False)
     result = EvalResult(
         fitness=fitness,
-        generator_loss=float(generator_loss(fake_logits)),
-        discriminator_loss=float(discriminator_loss(fake_logits, real_logits)),
-        discriminator_accuracy_real=float(tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))),
-        discriminator_accuracy_fake=float(tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))),
+        **held_out_diagnostics(pair.fake_logits, discriminator(real, training=False)),
         generator_parameters=int(generator.count_params()),
         discriminator_parameters=int(discriminator.count_params()),
         seconds=time.perf_counter() - start,

@@ -187,7 +187,10 @@ def test_a_chunk_evaluation_gives_eval_gan_fields_and_fitness():
     for index, (genome, result) in list(enumerate(zip(genomes, results)))[:2]:
         reference = eval_gan(genome, context.for_seed(5 + index))
         assert not result.failed
-        assert result.fitness[0] == pytest.approx(reference.fitness[0], rel=1e-3)
+        # the judged fitness trains a judge for 1,000 steps on the generator's samples: inputs that
+        # differ by 1e-6 (float32 round-off between the two paths) move it by about 0.2 % (measured)
+        assert result.fitness[0] == pytest.approx(reference.fitness[0], rel=1e-2)
+        assert result.generator_loss == pytest.approx(reference.generator_loss, rel=1e-3)
         assert result.discriminator_loss == pytest.approx(reference.discriminator_loss, rel=1e-3)
         assert result.generator_parameters == reference.generator_parameters
         assert result.discriminator_parameters == reference.discriminator_parameters
