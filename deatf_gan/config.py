@@ -78,12 +78,20 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How each individual is trained: ``steps`` generator updates (DEATF's ``iters``)."""
+    """How each individual is trained: ``steps`` generator updates (DEATF's ``iters``).
+
+    ``evaluator: batched`` trains a whole chunk of individuals side by side in one compiled
+    function (``deatf_gan.batched``), ``keras`` one individual at a time in its own Keras
+    models; a custom ``evaluation.function`` always runs per individual. ``jit_compile``
+    (XLA) left out: on for ``batched``, where one compilation serves the whole run, off for
+    ``keras``, where every individual would pay its own.
+    """
 
     steps: int = 1000
     latent_stddev: float = 1.0
     eval_samples: int = 2000
-    jit_compile: bool = False
+    evaluator: Literal["batched", "keras"] = "batched"
+    jit_compile: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +156,7 @@ class ExecutorConfig:
     workers: int | None = None  # None: one per core
     address: str | None = None  # dask only: None starts a local cluster, "tcp://host:8786" joins one
     retries: int = 2  # how often a job whose worker died is run again
-    chunk_size: int = 1  # individuals per unit of work
+    chunk_size: int | None = None  # individuals per unit of work; None: a batched evaluator's jobs split evenly over the workers, else 1
 
 
 @dataclass(frozen=True)
@@ -412,7 +420,7 @@ def validate_config(config: Config) -> None:
     _require(executor.workers is None or executor.workers >= 1, "executor.workers", "must be >= 1 or null (one per core)", executor.workers)
     _require(executor.address is None or executor.kind == "dask", "executor.address", "is only used with executor.kind: dask", executor.address)
     _require(executor.retries >= 0, "executor.retries", "must be >= 0", executor.retries)
-    _require(executor.chunk_size >= 1, "executor.chunk_size", "must be >= 1", executor.chunk_size)
+    _require(executor.chunk_size is None or executor.chunk_size >= 1, "executor.chunk_size", "must be >= 1 or null (automatic)", executor.chunk_size)
 
 
 def build_search_space(space: SearchSpaceConfig) -> SearchSpace:

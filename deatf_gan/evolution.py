@@ -15,7 +15,7 @@ import math
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 from deap import base, tools
@@ -191,6 +191,32 @@ def _evaluate_job(evaluate: Callable, context: EvalContext, job: tuple[GANGenome
     return evaluate_safely(evaluate, genome, context.for_seed(seed), context.objectives)
 
 
+@dataclass(frozen=True)
+class ChunkedJob:
+    """The job function of an evaluation that takes whole chunks (``evaluate_chunk(jobs,
+    context)``, such as ``batched.BatchedEvaluation``): executors hand it a chunk per call."""
+
+    evaluation: Any
+    context: EvalContext
+
+    def __call__(self, job: tuple[GANGenome, int]) -> EvalResult:
+        return self.evaluate_chunk([job])[0]
+
+    def evaluate_chunk(self, jobs: Sequence[tuple[GANGenome, int]]) -> list[EvalResult]:
+        return self.evaluation.evaluate_chunk(list(jobs), self.context)
+
+
+def default_evaluation(config: Config) -> Callable:
+    """The config's ``evaluation.function``, else ``eval_gan`` per individual (``training.evaluator:
+    keras``) or the batched evaluator (``batched``, XLA unless ``jit_compile: false``)."""
+    e = config.evaluation
+    if e.function is None and config.training.evaluator == "batched":
+        from deatf_gan.batched import BatchedEvaluation  # TensorFlow-heavy: imported when chosen
+
+        return BatchedEvaluation(config.build_search_space(), jit_compile=config.training.jit_compile is not False)
+    return resolve_evaluation(e.function, e.kwargs, e.signature)
+
+
 def same_genome(a: Individual, b: Individual) -> bool:
     """Hall-of-fame duplicate test (module level, so the hall of fame pickles)."""
     return a.genome == b.genome
@@ -248,7 +274,7 @@ class _Evolution:
             latent_stddev=config.training.latent_stddev,
             eval_samples=config.training.eval_samples,
             fitness=fitness_functions(config.evaluation.fitness_names),  # resolved: workers need no registry
-            jit_compile=config.training.jit_compile,
+            jit_compile=bool(config.training.jit_compile),  # per-individual training: XLA only if asked
             objectives=len(self.weights),
         )
         check_fitness_applies(self.context.fitness, self.dataset)
@@ -284,7 +310,10 @@ class _Evolution:
         invalid = [ind for ind in individuals if not ind.fitness.valid]
         cached = [(ind, self.cache.get(ind.genome, ind.seed)) for ind in invalid]
         pending = [ind for ind, result in cached if result is None]
-        job = functools.partial(_evaluate_job, self.evaluate, self.context)
+        if getattr(self.evaluate, "evaluate_chunk", None) is not None:
+            job = ChunkedJob(self.evaluate, self.context)
+        else:
+            job = functools.partial(_evaluate_job, self.evaluate, self.context)
         fresh = zip(pending, self.map_fn(job, [(ind.genome, ind.seed) for ind in pending]))
         finished = [(ind, result, True) for ind, result in cached if result is not None]
         for done, (individual, result, from_cache) in enumerate(
@@ -449,16 +478,15 @@ def evolve(
 ) -> EvolutionResult:
     """Run a whole evolution and return the final population, logbook and hall of fame.
 
-    ``evaluate(genome, context)`` scores one individual (default: ``evaluation.function``
-    of the config, else :func:`eval_gan`);
+    ``evaluate(genome, context)`` scores one individual (default: :func:`default_evaluation`),
+    or a whole chunk if it has ``evaluate_chunk(jobs, context)``;
     ``map_fn`` evaluates a generation's jobs (default: the ``executor`` of the config,
     started for this run and stopped after it; builtin ``map`` runs them in this process);
     ``cache`` keeps finished evaluations across a crash; ``resume`` continues from a
     checkpoint (see ``deatf_gan.runs``).
     """
     if evaluate is None:
-        e = config.evaluation
-        evaluate = resolve_evaluation(e.function, e.kwargs, e.signature)
+        evaluate = default_evaluation(config)
     executor = make_executor(config.executor, len(config.evaluation.objective_weights)) if map_fn is None else nullcontext()
     with executor:
         return _Evolution(config, evaluate, map_fn or executor.map, hooks, dataset, cache).run(resume)

@@ -3,6 +3,8 @@
 Every backend is a context manager whose ``map(function, jobs)`` returns the results in job
 order, so the evolution driver only swaps ``map``. Jobs go in chunks of ``chunk_size``: a job
 function with ``evaluate_chunk(jobs)`` (a batched evaluator) gets a whole chunk in one call.
+``chunk_size`` None splits such a function's jobs evenly over the workers (one chunk each)
+and sends other functions' jobs one by one.
 The function goes to workers with cloudpickle, so an evaluation or a fitness defined in
 ``__main__``, a notebook or a file loaded by path reaches them too.
 
@@ -95,7 +97,9 @@ def _ready() -> int:
 class Executor:
     """A ``map`` that may hold workers: enter it once per run, leave it to stop them."""
 
-    def __init__(self, chunk_size: int = 1):
+    workers = 1
+
+    def __init__(self, chunk_size: int | None = None):
         self.chunk_size = chunk_size
 
     def __enter__(self) -> Executor:
@@ -112,8 +116,15 @@ class Executor:
     def map(self, function: Callable, jobs) -> Iterator:
         """Results in job order, each as soon as it and those before it are done."""
         jobs = list(jobs)
-        chunks = [jobs[i : i + self.chunk_size] for i in range(0, len(jobs), self.chunk_size)]
+        size = self.chunk_size or self.automatic_chunk_size(function, len(jobs))
+        chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
         return _in_order(self._finished(function, chunks))
+
+    def automatic_chunk_size(self, function: Callable, jobs: int) -> int:
+        """One chunk per worker for a function that takes whole chunks, else single jobs."""
+        if getattr(function, "evaluate_chunk", None) is None:
+            return 1
+        return max(1, -(-jobs // self.workers))
 
     def _finished(self, function: Callable, chunks: list[list]) -> Iterator[tuple[int, list]]:
         """``(chunk index, results)`` for every chunk, in the order they finish."""
@@ -145,7 +156,7 @@ def _in_order(finished: Iterator[tuple[int, list]]) -> Iterator:
 class _WorkerExecutor(Executor):
     """Sends chunks of jobs to worker processes; subclasses say how and what a death costs."""
 
-    def __init__(self, workers: int, retries: int, chunk_size: int = 1, objectives: int = 1):
+    def __init__(self, workers: int, retries: int, chunk_size: int | None = None, objectives: int = 1):
         super().__init__(chunk_size)
         self.workers = workers
         self.retries = retries
@@ -239,7 +250,7 @@ class DaskExecutor(_WorkerExecutor):
     since a result left in a dead worker's memory would be computed again.
     """
 
-    def __init__(self, workers: int, address: str | None, retries: int, chunk_size: int = 1, objectives: int = 1):
+    def __init__(self, workers: int, address: str | None, retries: int, chunk_size: int | None = None, objectives: int = 1):
         super().__init__(workers, retries, chunk_size, objectives)
         try:
             import distributed

@@ -3,8 +3,9 @@ import math
 import pytest
 
 from deatf_gan.config import config_from_dict
-from deatf_gan.evaluation import EvalResult
-from deatf_gan.evolution import Hook, evolve
+from deatf_gan.batched import BatchedEvaluation
+from deatf_gan.evaluation import EvalResult, eval_gan
+from deatf_gan.evolution import Hook, default_evaluation, evolve
 from tests.conftest import TINY_RUN
 
 
@@ -18,6 +19,28 @@ def test_same_seed_gives_identical_hall_of_fame():
     first, second = evolve(config), evolve(config)
     assert [m.fitness.values for m in first.hall_of_fame] == [m.fitness.values for m in second.hall_of_fame]
     assert [m.genome for m in first.hall_of_fame] == [m.genome for m in second.hall_of_fame]
+
+
+def test_the_default_run_trains_whole_chunks_and_a_custom_function_runs_per_individual():
+    batched = default_evaluation(_config())
+    assert isinstance(batched, BatchedEvaluation) and batched.jit_compile
+    assert batched.space == _config().build_search_space()
+    assert default_evaluation(config_from_dict({**TINY_RUN, "training": {"evaluator": "keras"}})) is eval_gan
+    custom = {**TINY_RUN, "evaluation": {"function": "tests.evaluations:units_score"}}
+    assert default_evaluation(config_from_dict(custom)).__name__ == "units_score"
+
+
+def test_batched_and_keras_evaluators_agree_on_a_short_run():
+    """Same individuals, seeds and training on both paths: their fitness agrees to round-off
+    (without dropout, whose masks the two paths draw differently)."""
+    no_dropout = {"max_layers": 2, "units": {"min": 4, "max": 8}, "dropout": {"min": 0.0, "max": 0.0}}
+    raw = {**TINY_RUN, "search_space": {"generator": no_dropout, "discriminator": no_dropout}}
+    raw["evolution"] = {**TINY_RUN["evolution"], "generations": 0}
+    batched = evolve(config_from_dict(raw))
+    keras = evolve(config_from_dict({**raw, "training": {**TINY_RUN["training"], "evaluator": "keras"}}))
+    assert [ind.genome for ind in batched.population] == [ind.genome for ind in keras.population]
+    for a, b in zip(batched.population, keras.population):
+        assert a.fitness.values[0] == pytest.approx(b.fitness.values[0], rel=1e-3)
 
 
 def _cheap(genome, context):

@@ -102,6 +102,13 @@ def test_a_function_that_takes_whole_chunks_gets_them_in_one_call(kind):
         assert list(executor.map(WholeChunks(), range(7))) == [(job, 3 if job < 6 else 1) for job in range(7)]
 
 
+@pytest.mark.parametrize("kind, sizes", [("serial", [7] * 7), ("processes", [4] * 4 + [3] * 3)])
+def test_automatic_chunks_are_one_per_worker_for_whole_chunk_functions_and_single_jobs_otherwise(kind, sizes):
+    with make_executor(ExecutorConfig(kind=kind, workers=2)) as executor:
+        assert list(executor.map(WholeChunks(), range(7))) == list(zip(range(7), sizes))
+        assert executor.automatic_chunk_size(WholeChunks().__call__, 7) == 1  # no evaluate_chunk: one job at a time
+
+
 DRIVER_THAT_DIES = """
 import os, signal, psutil
 from deatf_gan.executors import ProcessExecutor
