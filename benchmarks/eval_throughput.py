@@ -8,7 +8,7 @@ the case's steps and scores them on held-out samples with the generator loss (fi
 ``generator_loss``, whatever ``EvalContext``'s default):
 
 - ``straightforward``: new Keras models per individual and a ``tf.function`` train step
-  called from a Python loop (kept here as the reference, not used by the project);
+  called from a Python loop (the reference, ``benchmarks/reference.py``);
 - ``keras``: ``deatf_gan.evaluation.eval_gan`` (the whole loop in one ``tf.function`` per individual);
 - ``batched``: ``deatf_gan.batched.BatchedEvaluation`` (the whole chunk in calls of
   ``--population`` individuals of one compiled function; 0: ``batched.call_population``).
@@ -30,13 +30,12 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from reference import straightforward  # sibling module: this file runs as a script
 
 from deatf_gan.batched import BatchedEvaluation
-from deatf_gan.build import build_pair
 from deatf_gan.config import IntRangeConfig, load_config
 from deatf_gan.datasets import Dataset, load_dataset
 from deatf_gan.evaluation import EvalContext, eval_gan
-from deatf_gan.training import discriminator_loss, generator_loss, make_optimizer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,38 +63,6 @@ def case(name: str):
     rng = np.random.default_rng(0)
     data = np.tanh(rng.normal(size=(2000, 64))).astype(np.float32)
     return config.build_search_space(), Dataset("digits_shaped", data, "tanh", standardize=False), 1.0
-
-
-def straightforward(genome, context: EvalContext) -> float:
-    """The reference: new Keras models, a tf.function step, a Python loop over steps."""
-    h, dataset = genome.hyperparameters, context.dataset
-    generator, discriminator = build_pair(genome, dataset, context.seed)
-    g_opt = make_optimizer(h.optimizer, h.generator_learning_rate)
-    d_opt = make_optimizer(h.optimizer, h.discriminator_learning_rate)
-    rng = np.random.default_rng(context.seed)
-
-    @tf.function
-    def d_step(real, z):
-        with tf.GradientTape() as tape:
-            loss = discriminator_loss(discriminator(generator(z, training=True), training=True), discriminator(real, training=True))
-        d_opt.apply(tape.gradient(loss, discriminator.trainable_variables), discriminator.trainable_variables)
-        return loss
-
-    @tf.function
-    def g_step(z):
-        with tf.GradientTape() as tape:
-            loss = generator_loss(discriminator(generator(z, training=True), training=True))
-        g_opt.apply(tape.gradient(loss, generator.trainable_variables), generator.trainable_variables)
-        return loss
-
-    data = dataset.samples
-    for _ in range(context.steps):
-        for _ in range(h.discriminator_steps):
-            real = data[rng.integers(len(data), size=h.batch_size)]
-            d_step(real, context.latent_stddev * rng.standard_normal((h.batch_size, h.latent_dim)).astype(np.float32))
-        g_step(context.latent_stddev * rng.standard_normal((h.batch_size, h.latent_dim)).astype(np.float32))
-    latent = context.latent_stddev * rng.standard_normal((context.eval_samples, h.latent_dim)).astype(np.float32)
-    return float(generator_loss(discriminator(generator(latent, training=False), training=False)))
 
 
 def run(evaluator: str, genomes, context: EvalContext, space, jit: bool, population: int = 0) -> float:
