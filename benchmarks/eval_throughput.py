@@ -9,12 +9,15 @@ the case's steps and scores them on held-out samples with the generator loss (fi
 
 - ``straightforward``: new Keras models per individual and a ``tf.function`` train step
   called from a Python loop (the reference, ``benchmarks/reference.py``);
-- ``keras``: ``deatf_gan.evaluation.eval_gan`` (the whole loop in one ``tf.function`` per individual);
-- ``batched``: ``deatf_gan.batched.BatchedEvaluation`` (the whole chunk in calls of
-  ``--population`` individuals of one compiled function; 0: ``batched.call_population``).
+- ``keras``: ``deatf_gan.evaluation.eval_gan`` (the whole loop in one ``tf.function`` per
+  individual; ``training.evaluator: keras``);
+- ``batched``: ``deatf_gan.batched.BatchedEvaluation``, a run's default evaluator (the whole
+  chunk in calls of ``--population`` individuals of one compiled function; 0:
+  ``batched.call_population``). Its first case in a process includes tracing, and compiling
+  or loading from the XLA disk cache; the derived overhead and steps/s then mix the two.
 
 Printed per case and evaluator: evaluations/second, the fixed overhead per individual and
-the training steps/second (both from two step counts where both are run), peak resident
+the training steps/second (both from two step counts where both are run), resident and peak resident
 memory, and the ratio to ``straightforward``. Cases: ``toy`` is configs/gaussian_1d.yaml's
 search space on its 1-D Gaussian; ``digits`` is 64-dimensional random data in [-1, 1]
 (tanh output) with hidden layers of up to 128 units.
