@@ -71,8 +71,6 @@ from deatf_gan.genome import GANGenome, MLPDescriptor, SearchSpace
 from deatf_gan.judge import judged_generator_losses
 from deatf_gan.training import hashed_normal, hashed_uniform, training_schedule
 
-xla_cache.enable()  # before this process's first XLA compilation
-
 ACTIVATION_FUNCTIONS: dict[str, Callable] = {
     "relu": tf.nn.relu,
     "elu": tf.nn.elu,
@@ -464,25 +462,6 @@ def _masked_mean(values, sample_mask, count):
     return tf.reduce_sum(values * sample_mask, axis=1) / count
 
 
-class _Compiled:
-    """``tf.function(function)``, with XLA if asked; the first call compiles it or loads it from
-    the disk cache (``deatf_gan.xla_cache``), whose harmless native log lines it hides.
-    Without AutoGraph: the loops are explicit ``tf.while_loop``s, and converting the Python
-    code was more than half of the trace (toy superset: 6.4 s, 2.5 s without)."""
-
-    def __init__(self, function: Callable, jit_compile: bool):
-        self.function = tf.function(function, jit_compile=jit_compile, reduce_retracing=True, autograph=False)
-        self.ready = not jit_compile
-
-    def __call__(self, *args):
-        if self.ready:
-            return self.function(*args)
-        with xla_cache.native_stderr_hidden():
-            result = self.function(*args)
-        self.ready = True
-        return result
-
-
 class _Engine:
     """Persistent variables and the traced training and scoring functions of one Superset."""
 
@@ -498,9 +477,9 @@ class _Engine:
         dim = superset.generator.output_dim
         self.data_mean = _zeros(dim)
         self.data_scale = _zeros(dim)
-        self.train = _Compiled(self._train, superset.jit_compile)
-        self.score = _Compiled(self._score, superset.jit_compile)
-        self.score_and_generate = _Compiled(self._score_and_generate, superset.jit_compile)
+        self.train = xla_cache.CompiledFunction(self._train, superset.jit_compile)
+        self.score = xla_cache.CompiledFunction(self._score, superset.jit_compile)
+        self.score_and_generate = xla_cache.CompiledFunction(self._score_and_generate, superset.jit_compile)
         # forward only, traced once per sample count: not worth an XLA compilation
         self.generate = tf.function(lambda latent: self._generate(latent, False)[0], reduce_retracing=True, autograph=False)
 

@@ -20,6 +20,7 @@ import hashlib
 import os
 import platform
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import tensorflow as tf
@@ -77,3 +78,23 @@ def native_stderr_hidden():
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+class CompiledFunction:
+    """``tf.function(function)``, with XLA if asked; its first call compiles it or loads it
+    from the disk cache, with the loader's meaningless log lines hidden. Without AutoGraph:
+    the project's compiled loops are explicit ``tf.while_loop``s, and converting the Python
+    code was more than half of the batched evaluator's trace (toy superset: 6.4 s, 2.5 s
+    without)."""
+
+    def __init__(self, function: Callable, jit_compile: bool = True):
+        self.function = tf.function(function, jit_compile=jit_compile, reduce_retracing=True, autograph=False)
+        self.ready = not jit_compile
+
+    def __call__(self, *args):
+        if self.ready:
+            return self.function(*args)
+        with native_stderr_hidden():
+            result = self.function(*args)
+        self.ready = True
+        return result
