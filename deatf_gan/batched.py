@@ -43,7 +43,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -186,6 +189,7 @@ class _Genes(NamedTuple):
 
     units: list  # [K, 1, U] unit masks
     layer_on: list  # [K] bool
+    any_layer_on: list  # scalar bool: some individual of the call has the layer
     activation: list  # per layer, one [K, 1, 1] bool per activation of the superset
     slope: list  # per layer, [K, 1, 1]: q of the piecewise family (see PIECEWISE)
     exp_weight: list  # per layer, [K, 1, 1]: r of the piecewise family
@@ -232,7 +236,6 @@ class _Network:
         self.betas = [_zeros(k, units) for _ in range(n_layers)] if shape.batch_norm else []
         self.moving_means = [_zeros(k, units) for _ in range(n_layers)] if shape.batch_norm else []
         self.moving_variances = [_zeros(k, units) for _ in range(n_layers)] if shape.batch_norm else []
-        self.trainables = self.kernels + self.biases + self.gammas + self.betas
         self.sizes = [math.prod(v.shape[1:]) for v in self.trainables]
         self.first_moment = _zeros(k, sum(self.sizes))
         self.second_moment = _zeros(k, sum(self.sizes))
@@ -245,6 +248,10 @@ class _Network:
         self.dropout = _zeros(k, n_layers)
         self.learning_rate = _zeros(k)
         self.optimizer = _zeros(k, len(OPTIMIZER_NAMES))
+
+    @property
+    def trainables(self) -> list[tf.Variable]:
+        return self.kernels + self.biases + self.gammas + self.betas
 
     def load(self, descriptors: Sequence[MLPDescriptor], weights: Sequence[list[np.ndarray]], input_dims, learning_rates, optimizers):
         """Assign K individuals' genomes and Keras-ordered initial weights; zero optimizer state."""
@@ -327,6 +334,7 @@ class _Network:
         return _Genes(
             units=[self.unit_mask[:, j, None, :] for j in layers],
             layer_on=[self.layer_on[:, j] > 0 for j in layers],
+            any_layer_on=[tf.reduce_any(self.layer_on[:, j] > 0) for j in layers],
             activation=[[o > 0 for o in onehot[j]] for j in layers],
             slope=family(0),
             exp_weight=family(1),
@@ -370,8 +378,8 @@ class _Network:
         genes = genes if genes is not None else self.genes()
         means = list(moving[0]) if moving is not None else [tf.convert_to_tensor(v) for v in self.moving_means]
         variances = list(moving[1]) if moving is not None else [tf.convert_to_tensor(v) for v in self.moving_variances]
-        h = x
-        for j in range(s.layers):
+        def layer(j: int, h, mean_j, variance_j):
+            """Hidden layer ``j`` for the individuals that have it; the others pass ``h`` through."""
             bias = params.biases[j] * genes.bias_on[j] if s.batch_norm else params.biases[j]  # none before BN
             z = tf.einsum("kbi,kiu->kbu", h, params.kernels[j]) + bias[:, None, :]
             if s.batch_norm:
@@ -383,10 +391,10 @@ class _Network:
                     variance = tf.reduce_sum(tf.square(centred), axis=2) / count[:, None, None]
                     apply = tf.logical_and(update, genes.bn_on[j])
                     for group in range(groups):
-                        means[j] = _where(apply, means[j] * BN_MOMENTUM + mean[:, group] * (1.0 - BN_MOMENTUM), means[j])
-                        variances[j] = _where(apply, variances[j] * BN_MOMENTUM + variance[:, group] * (1.0 - BN_MOMENTUM), variances[j])
+                        mean_j = _where(apply, mean_j * BN_MOMENTUM + mean[:, group] * (1.0 - BN_MOMENTUM), mean_j)
+                        variance_j = _where(apply, variance_j * BN_MOMENTUM + variance[:, group] * (1.0 - BN_MOMENTUM), variance_j)
                 else:
-                    grouped, mean, variance = z[:, None], means[j][:, None], variances[j][:, None]
+                    grouped, mean, variance = z[:, None], mean_j[:, None], variance_j[:, None]
                 # y = z·inverse + shift, with inverse 1 and shift 0 (exactly z) where the layer has no batch norm:
                 # the per-individual choice costs a select on [K, groups, U], not on every sample
                 on = genes.bn_on[j][:, None, None]
@@ -406,7 +414,18 @@ class _Network:
                 a = tf.reshape(tf.where(u > rate, grouped / (1.0 - rate), 0.0), tf.shape(a))
             if not set(s.activations) <= ZERO_AT_ZERO:
                 a = a * genes.units[j]  # else padded units are exact zeros already (zero kernel columns, bias, γ, β)
-            h = a if j == 0 else _where(genes.layer_on[j], a, h)
+            return (a if j == 0 else _where(genes.layer_on[j], a, h)), mean_j, variance_j
+
+        h = x
+        for j in range(s.layers):
+            statistics = (means[j], variances[j]) if s.batch_norm else (tf.zeros([k, s.units]),) * 2
+            if j == 0:
+                h, mean_j, variance_j = layer(j, h, *statistics)
+            else:  # a layer no individual of the call has is not computed at all
+                h, mean_j, variance_j = tf.cond(genes.any_layer_on[j], functools.partial(layer, j, h, *statistics),
+                                                lambda h=h, statistics=statistics: (h, *statistics))
+            if s.batch_norm:
+                means[j], variances[j] = mean_j, variance_j
         out = tf.einsum("kbu,kuo->kbo", h, params.kernels[-1]) + params.biases[-1][:, None, :]
         return out, (means, variances)
 
@@ -462,8 +481,61 @@ def _masked_mean(values, sample_mask, count):
     return tf.reduce_sum(values * sample_mask, axis=1) / count
 
 
+def _public(holder) -> list[tuple[str, object]]:
+    return [(name, value) for name, value in sorted(vars(holder).items()) if not name.startswith("_")]
+
+
+def _variables(holder) -> list[tf.Variable]:
+    """Every variable an object holds in its public attributes (variables, lists of them,
+    networks), in name order."""
+    found = []
+    for _, value in _public(holder):
+        if isinstance(value, tf.Variable):
+            found.append(value)
+        elif isinstance(value, list) and value and all(isinstance(v, tf.Variable) for v in value):
+            found.extend(value)
+        elif isinstance(value, _Network):
+            found.extend(_variables(value))
+    return found
+
+
+def _with_variables(holder, variables: list) -> object:
+    """A shallow copy of ``holder`` whose variables are ``variables`` (in ``_variables`` order)."""
+    copy, rest = object.__new__(type(holder)), list(variables)
+    copy.__dict__.update(vars(holder))
+    for name, value in _public(holder):
+        if isinstance(value, tf.Variable):
+            value = rest.pop(0)
+        elif isinstance(value, list) and value and all(isinstance(v, tf.Variable) for v in value):
+            value, rest = rest[: len(value)], rest[len(value) :]
+        elif isinstance(value, _Network):
+            count = len(_variables(value))
+            value, rest = _with_variables(value, rest[:count]), rest[count:]
+        setattr(copy, name, value)
+    return copy
+
+
+class _Functions:
+    """The traced functions of one Superset, shared by all its engines: each call takes the
+    engine's variables as its first argument, so lanes with their own variables run one
+    compiled function (one trace and one compilation per superset and process)."""
+
+    def __init__(self, template: "_Engine"):
+        def bound(method: str) -> Callable:
+            return lambda variables, *args: getattr(_with_variables(template, variables), method)(*args)
+
+        jit = template.superset.jit_compile
+        self.train = xla_cache.CompiledFunction(bound("_train"), jit)
+        self.score_and_generate = xla_cache.CompiledFunction(bound("_score_and_generate"), jit)
+        # forward only, traced once per sample count: not worth an XLA compilation
+        self.generate = tf.function(bound("_generate_samples"), reduce_retracing=True, autograph=False)
+
+
+_FUNCTIONS: dict[Superset, _Functions] = {}
+
+
 class _Engine:
-    """Persistent variables and the traced training and scoring functions of one Superset."""
+    """One lane's variables for a Superset, and the superset's traced training and scoring functions."""
 
     def __init__(self, superset: Superset):
         self.superset = superset
@@ -477,11 +549,27 @@ class _Engine:
         dim = superset.generator.output_dim
         self.data_mean = _zeros(dim)
         self.data_scale = _zeros(dim)
-        self.train = xla_cache.CompiledFunction(self._train, superset.jit_compile)
-        self.score = xla_cache.CompiledFunction(self._score, superset.jit_compile)
-        self.score_and_generate = xla_cache.CompiledFunction(self._score_and_generate, superset.jit_compile)
-        # forward only, traced once per sample count: not worth an XLA compilation
-        self.generate = tf.function(lambda latent: self._generate(latent, False)[0], reduce_retracing=True, autograph=False)
+        self._variables = _variables(self)
+        self._functions = _FUNCTIONS.pop(superset, None) or _Functions(self)
+        _FUNCTIONS[superset] = self._functions  # engines keep theirs; the table keeps the latest few
+        while len(_FUNCTIONS) > _MAX_ENGINES:
+            _FUNCTIONS.pop(next(iter(_FUNCTIONS)))
+
+    def train(self, data, batches, first, last, latent_stddev):
+        return self._functions.train(self._variables, data, batches, first, last, latent_stddev)
+
+    def score(self, latent, real):
+        """Inference-mode logits of generated and real held-out samples, ``[K, E]`` each."""
+        return self.score_and_generate(latent, real)[:2]
+
+    def score_and_generate(self, latent, real):
+        return self._functions.score_and_generate(self._variables, latent, real)
+
+    def generate(self, latent):
+        return self._functions.generate(self._variables, latent)
+
+    def _generate_samples(self, latent):
+        return self._generate(latent, False)[0]
 
     def _generate(self, z, training: bool, **kwargs):
         out, moving = self.generator.forward(z, training, **kwargs)
@@ -573,10 +661,6 @@ class _Engine:
         D.save(d_state)
         return g_loss, d_loss
 
-    def _score(self, latent, real):
-        """Inference-mode logits of generated and real held-out samples, ``[K, E]`` each."""
-        return self._score_and_generate(latent, real)[:2]
-
     def _score_and_generate(self, latent, real):
         """The two logits of ``_score`` and the generated samples ``[K, E, dim]``."""
         fake, _ = self._generate(latent, False)
@@ -641,16 +725,19 @@ def initial_weights(genome: GANGenome, dataset: Dataset, seed: int) -> tuple[lis
     return network("generator", genome.hyperparameters.latent_dim, dataset.dim), network("discriminator", dataset.dim, 1)
 
 
-_ENGINES: dict[Superset, _Engine] = {}
-_MAX_ENGINES = 4
+_ENGINES: dict[tuple[Superset, int], _Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+_MAX_ENGINES = 8
 
 
-def engine_for(superset: Superset) -> _Engine:
-    """The engine of a superset, kept per process (least recently used dropped beyond four)."""
-    engine = _ENGINES.pop(superset, None) or _Engine(superset)
-    _ENGINES[superset] = engine
-    while len(_ENGINES) > _MAX_ENGINES:
-        _ENGINES.pop(next(iter(_ENGINES)))
+def engine_for(superset: Superset, lane: int = 0) -> _Engine:
+    """The engine of a superset in one lane (lanes train at the same time, each in its own
+    variables), kept per process (least recently used dropped beyond eight)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.pop((superset, lane), None) or _Engine(superset)
+        _ENGINES[superset, lane] = engine
+        while len(_ENGINES) > _MAX_ENGINES:
+            _ENGINES.pop(next(iter(_ENGINES)))
     return engine
 
 
@@ -692,14 +779,16 @@ def train_chunk(
     space: SearchSpace | None = None,
     jit_compile: bool = True,
     superset: Superset | None = None,
+    lane: int = 0,
 ) -> TrainedChunk:
     """Train every ``(genome, seed)`` pair as ``train_pair`` would, all in one compiled call
-    (in ``superset`` if given: it must cover the genomes and hold at least as many)."""
+    (in ``superset`` if given: it must cover the genomes and hold at least as many), in the
+    engine of ``lane`` (one thread per lane at a time)."""
     if superset is None:
         superset = Superset.covering(genomes, dataset, space, population_bucket(len(genomes)), jit_compile)
     elif len(genomes) > superset.population:
         raise ValueError(f"{len(genomes)} genomes do not fit a superset of population {superset.population}")
-    engine = engine_for(superset)
+    engine = engine_for(superset, lane)
     table = engine.load(genomes, seeds, dataset, steps)
     data, stddev, rows = tf.constant(dataset.samples), tf.constant(latent_stddev, tf.float32), SEGMENT_STEPS * superset.discriminator_steps
     g_loss = d_loss = tf.zeros([superset.population])
@@ -721,12 +810,18 @@ class BatchedEvaluation:
 
     The chunk runs as calls of ``population`` individuals each (default ``call_population``),
     all in one superset covering the whole chunk, so every call reuses one compiled function.
+    ``lanes`` calls run at the same time, each in its own thread and engine: one compiled
+    call of these small shapes keeps about one core busy (two lanes on 2 cores trained
+    1.6x as many individual-steps per second as one, docs/performance.md). Default
+    (``default_lanes``): one per thread this process was given.
     """
 
-    def __init__(self, space: SearchSpace | None = None, jit_compile: bool = True, population: int | None = None):
+    def __init__(self, space: SearchSpace | None = None, jit_compile: bool = True, population: int | None = None,
+                 lanes: int | None = None):
         self.space = space
         self.jit_compile = jit_compile
         self.population = population
+        self.lanes = lanes
 
     def superset_for(self, genomes: Sequence[GANGenome], dataset: Dataset) -> Superset:
         """The superset every call of a chunk of ``genomes`` trains in. Its population does not
@@ -757,11 +852,25 @@ class BatchedEvaluation:
         # calls of individuals with equal discriminator steps run no masked sub-steps (the inner loop
         # runs the call's largest count), so the jobs are grouped by it; results return in job order
         order = sorted(range(len(jobs)), key=lambda i: jobs[i][0].hyperparameters.discriminator_steps)
+        parts = [order[first : first + superset.population] for first in range(0, len(jobs), superset.population)]
+        lanes = self.lanes or default_lanes()
+        free_lanes = list(range(lanes))  # list.pop/append are atomic: a lane is never used by two threads
+
+        def call(part: list[int]) -> list[_Trained]:
+            lane = free_lanes.pop()
+            try:
+                return self._train_and_score([jobs[i] for i in part], [held[i] for i in part], context, superset, judged, lane)
+            finally:
+                free_lanes.append(lane)
+
+        if lanes == 1 or len(parts) == 1:
+            outputs = [call(part) for part in parts]
+        else:
+            with ThreadPoolExecutor(min(lanes, len(parts)), thread_name_prefix="deatf-gan-lane") as pool:
+                outputs = list(pool.map(call, parts))
         trained: list[_Trained] = [None] * len(jobs)
-        for first in range(0, len(jobs), superset.population):
-            part = order[first : first + superset.population]
-            outputs = self._train_and_score([jobs[i] for i in part], [held[i] for i in part], context, superset, judged)
-            for i, output in zip(part, outputs):
+        for part, part_outputs in zip(parts, outputs):
+            for i, output in zip(part, part_outputs):
                 trained[i] = output
         dataset = context.dataset
         pairs = [
@@ -792,11 +901,11 @@ class BatchedEvaluation:
             )
         return results
 
-    def _train_and_score(self, jobs, held, context: EvalContext, superset: Superset, judged: bool) -> list[_Trained]:
+    def _train_and_score(self, jobs, held, context: EvalContext, superset: Superset, judged: bool, lane: int) -> list[_Trained]:
         """One compiled call's jobs: train, score on the held-out samples, export the weights, and
         for a judged fitness generate the judge's training samples (latent stream 0)."""
         genomes, seeds = [g for g, _ in jobs], [int(s) for _, s in jobs]
-        chunk = train_chunk(genomes, seeds, context.dataset, context.steps, context.latent_stddev, superset=superset)
+        chunk = train_chunk(genomes, seeds, context.dataset, context.steps, context.latent_stddev, superset=superset, lane=lane)
         engine, s = chunk.engine, superset
 
         def padded(latents):
@@ -817,6 +926,18 @@ class BatchedEvaluation:
             _Trained(fake_logits[i], real_logits[i], generated[i], engine.export(i, genome, context.dataset), judge_samples[i])
             for i, genome in enumerate(genomes)
         ]
+
+
+def default_lanes() -> int:
+    """One lane per thread this process was given: ``TF_NUM_INTRAOP_THREADS`` where set (a
+    run's worker processes get 1 each, ``executors.configure_worker``), else its cores."""
+    threads = os.environ.get("TF_NUM_INTRAOP_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:
+        return int(threads)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class _Trained(NamedTuple):

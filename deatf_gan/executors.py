@@ -37,7 +37,7 @@ from deatf_gan.config import ExecutorConfig
 from deatf_gan.errors import ConfigError
 from deatf_gan.evaluation import EvalResult
 
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
 _configured = False
 
 
