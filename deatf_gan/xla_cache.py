@@ -27,6 +27,7 @@ from pathlib import Path
 import tensorflow as tf
 
 SETTING = "DEATF_GAN_XLA_CACHE"
+LIMIT_BYTES = 1 << 30  # beyond this the oldest compiled functions are deleted (each is 0.5-4 MB)
 _FLAG = "--tf_xla_persistent_cache_directory"
 
 
@@ -60,8 +61,25 @@ def enable() -> Path | None:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None  # a read-only home: compile every time, as without the cache
+    prune(directory)
     os.environ["TF_XLA_FLAGS"] = f"{flags} {_FLAG}={directory}".strip()
     return directory
+
+
+def prune(directory: Path, limit: int = LIMIT_BYTES) -> list[Path]:
+    """Delete the oldest files until the folder holds at most ``limit`` bytes; returns them.
+    The cache only ever grows otherwise: a function traced in another order gets a new key."""
+    try:
+        files = sorted((f for f in directory.iterdir() if f.is_file()), key=lambda f: f.stat().st_mtime, reverse=True)
+        kept, removed = 0, []
+        for file in files:
+            kept += file.stat().st_size
+            if kept > limit:
+                file.unlink(missing_ok=True)
+                removed.append(file)
+    except OSError:
+        return []  # another process pruning at the same time, or a read-only folder: try next time
+    return removed
 
 
 _HIDING_LOCK = threading.Lock()

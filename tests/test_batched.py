@@ -112,6 +112,13 @@ def test_an_individual_trains_alike_in_any_call_population(trained):
     part = batched.train_chunk(genomes[-3:], seeds[-3:], dataset, STEPS, latent_stddev=2.0, superset=superset)
     np.testing.assert_allclose(part.generator_losses, chunk.generator_losses[-3:], rtol=1e-6)
     np.testing.assert_allclose(part.discriminator_losses, chunk.discriminator_losses[-3:], rtol=1e-6)
+    # a call of one skips the hidden layers its individual lacks (here 1 or 2 of the superset's 3)
+    alone = dataclasses.replace(superset, population=1)
+    for index in range(3):
+        assert min(len(genomes[index].generator.layers), len(genomes[index].discriminator.layers)) < superset.generator.layers
+        single = batched.train_chunk(genomes[index : index + 1], seeds[index : index + 1], dataset, STEPS, latent_stddev=2.0, superset=alone)
+        np.testing.assert_allclose(single.generator_losses, chunk.generator_losses[index : index + 1], rtol=1e-6)
+        np.testing.assert_allclose(single.discriminator_losses, chunk.discriminator_losses[index : index + 1], rtol=1e-6)
 
 
 def test_exported_weights_give_keras_models_with_the_same_outputs(trained):

@@ -31,3 +31,13 @@ def test_native_stderr_is_hidden_only_meanwhile(capfd):
         os.write(2, b"loader noise\n")
     os.write(2, b"a real message\n")
     assert capfd.readouterr().err == "a real message\n"
+
+
+def test_prune_keeps_the_newest_files_within_the_limit(tmp_path):
+    for age, name in enumerate(["newest", "middle", "oldest"]):
+        path = tmp_path / name
+        path.write_bytes(b"x" * 100)
+        os.utime(path, (1_000_000 - age, 1_000_000 - age))
+    assert xla_cache.prune(tmp_path, limit=250) == [tmp_path / "oldest"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["middle", "newest"]
+    assert xla_cache.prune(tmp_path, limit=250) == []
