@@ -850,8 +850,9 @@ class BatchedEvaluation:
         fitness_fns = fitness_functions(context.fitness)
         judged = fitness_judged_generator_loss in fitness_fns
         # a call runs its largest discriminator-step count and every hidden layer one of its
-        # individuals has, so jobs alike in those share calls; results return in job order
-        order = sorted(range(len(jobs)), key=lambda i: _call_cost(jobs[i][0]))
+        # individuals has, so jobs alike in those share calls; the costliest calls go first, so
+        # no lane is left with a long one at the end; results return in job order
+        order = sorted(range(len(jobs)), key=lambda i: _call_cost(jobs[i][0]), reverse=True)
         parts = [order[first : first + superset.population] for first in range(0, len(jobs), superset.population)]
         lanes = self.lanes or default_lanes()
         free_lanes = list(range(lanes))  # list.pop/append are atomic: a lane is never used by two threads
