@@ -36,6 +36,8 @@ Keras initializers called with the same seeds and shapes as ``deatf_gan.build``)
 so a run traces once per shape bucket and memory does not grow with evaluations.
 ``BatchedEvaluation`` runs a chunk as several calls of a few individuals each
 (``call_population``): small ``[K, batch, units]`` tensors are faster per individual on CPU.
+The calls run in lanes (threads, one per core the process has), each lane with its own
+variables and all of them one compiled function: one call keeps about one core busy.
 """
 
 from __future__ import annotations
