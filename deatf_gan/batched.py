@@ -552,10 +552,7 @@ class _Engine:
         self.data_mean = _zeros(dim)
         self.data_scale = _zeros(dim)
         self._variables = _variables(self)
-        self._functions = _FUNCTIONS.pop(superset, None) or _Functions(self)
-        _FUNCTIONS[superset] = self._functions  # engines keep theirs; the table keeps the latest few
-        while len(_FUNCTIONS) > _MAX_ENGINES:
-            _FUNCTIONS.pop(next(iter(_FUNCTIONS)))
+        self._functions = _recent(_FUNCTIONS, superset, lambda: _Functions(self))  # engines keep theirs
 
     def train(self, data, batches, first, last, latent_stddev):
         return self._functions.train(self._variables, data, batches, first, last, latent_stddev)
@@ -736,11 +733,17 @@ def engine_for(superset: Superset, lane: int = 0) -> _Engine:
     """The engine of a superset in one lane (lanes train at the same time, each in its own
     variables), kept per process (least recently used dropped beyond eight)."""
     with _ENGINES_LOCK:
-        engine = _ENGINES.pop((superset, lane), None) or _Engine(superset)
-        _ENGINES[superset, lane] = engine
-        while len(_ENGINES) > _MAX_ENGINES:
-            _ENGINES.pop(next(iter(_ENGINES)))
-    return engine
+        return _recent(_ENGINES, (superset, lane), lambda: _Engine(superset))
+
+
+def _recent(table: dict, key, make: Callable):
+    """``table[key]``, made if missing, as the most recently used entry; the least recently
+    used beyond _MAX_ENGINES are dropped (their compiled functions and variables freed)."""
+    value = table.pop(key, None) or make()
+    table[key] = value
+    while len(table) > _MAX_ENGINES:
+        table.pop(next(iter(table)))
+    return value
 
 
 def population_bucket(count: int) -> int:
@@ -814,7 +817,7 @@ class BatchedEvaluation:
     all in one superset covering the whole chunk, so every call reuses one compiled function.
     ``lanes`` calls run at the same time, each in its own thread and engine: one compiled
     call of these small shapes keeps about one core busy (two lanes on 2 cores trained
-    1.6x as many individual-steps per second as one, docs/performance.md). Default
+    1.7-1.9x as many individual-steps per second as one, ``benchmarks/lanes.py``). Default
     (``default_lanes``): one per thread this process was given.
     """
 

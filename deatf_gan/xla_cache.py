@@ -83,7 +83,7 @@ def prune(directory: Path, limit: int = LIMIT_BYTES) -> list[Path]:
 
 
 _HIDING_LOCK = threading.Lock()
-_hiding: list[int] = []  # the saved stderr while any thread hides it
+_hiding = {"threads": 0, "saved": -1}  # how many threads hide stderr now, and the real stderr meanwhile
 
 
 @contextlib.contextmanager
@@ -94,22 +94,20 @@ def native_stderr_hidden():
     raises a Python exception, which is not affected. Threads may overlap: stderr comes back
     when the last one leaves."""
     with _HIDING_LOCK:
-        if not _hiding:
+        if _hiding["threads"] == 0:
             sys.stderr.flush()
-            saved = os.dup(2)
+            _hiding["saved"] = os.dup(2)
             with open(os.devnull, "w") as devnull:
                 os.dup2(devnull.fileno(), 2)
-            _hiding.append(saved)
-        else:
-            _hiding.append(_hiding[0])
+        _hiding["threads"] += 1
     try:
         yield
     finally:
         with _HIDING_LOCK:
-            saved = _hiding.pop()
-            if not _hiding:
-                os.dup2(saved, 2)
-                os.close(saved)
+            _hiding["threads"] -= 1
+            if _hiding["threads"] == 0:
+                os.dup2(_hiding["saved"], 2)
+                os.close(_hiding["saved"])
 
 
 _TRACING_LOCK = threading.Lock()
