@@ -526,9 +526,9 @@ class _Functions:
         def bound(method: str) -> Callable:
             return lambda variables, *args: getattr(_with_variables(template, variables), method)(*args)
 
-        jit = template.superset.jit_compile
-        self.train = xla_cache.CompiledFunction(bound("_train"), jit)
-        self.score_and_generate = xla_cache.CompiledFunction(bound("_score_and_generate"), jit)
+        jit, shapes = template.superset.jit_compile, repr(template.superset)
+        self.train = xla_cache.CompiledFunction(bound("_train"), jit, key=f"batched._train {shapes}")
+        self.score_and_generate = xla_cache.CompiledFunction(bound("_score_and_generate"), jit, key=f"batched._score_and_generate {shapes}")
         # forward only, traced once per sample count: not worth an XLA compilation
         self.generate = tf.function(bound("_generate_samples"), reduce_retracing=True, autograph=False)
 

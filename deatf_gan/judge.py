@@ -99,7 +99,7 @@ def _trainer_for(dim: int, count: int):
     batched matmuls and op-by-op dispatch cost 2-2.6× as much per judge on 1-dim data and
     1-1.4× on 64-dim data, while the first call (trace, plus compile) takes about as long.
     """
-    return xla_cache.CompiledFunction(_train)
+    return xla_cache.CompiledFunction(_train, key="judge._train")
 
 
 def _initial_params(rngs: Sequence[np.random.Generator], dim: int) -> list[np.ndarray]:

@@ -11,11 +11,20 @@ executable is compiled for the CPU features of its machine, so machines that sha
 directory but not a CPU model never load each other's code. ``DEATF_GAN_XLA_CACHE=off``
 turns the cache off, any other value names the folder; a ``TF_XLA_FLAGS`` that already
 names a cache folder is left alone. Deleting the folder is always safe.
+
+The traced graphs are kept there too (``graph-*.pb``). Tracing the toy training function
+takes 2-3.5 s of Python in every process, and XLA's cache key holds the traced function's
+name, which carries a process-wide counter: a process that had traced something else
+first got a new name, missed the cache and compiled again. A ``CompiledFunction`` given a
+``key`` stores its graph under names made from that key, the argument shapes and the
+package's source, and every later process loads it (a few hundredths of a second) under
+the same names, so its XLA executable is found whatever ran before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import platform
@@ -24,7 +33,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
+from tensorflow.core.framework import function_pb2
+from tensorflow.python.eager import context, execute
 
 SETTING = "DEATF_GAN_XLA_CACHE"
 LIMIT_BYTES = 1 << 30  # beyond this the oldest compiled functions are deleted (each is 0.5-4 MB)
@@ -119,18 +131,141 @@ class CompiledFunction:
     the project's compiled loops are explicit ``tf.while_loop``s, and converting the Python
     code was more than half of the batched evaluator's trace (toy superset: 6.4 s, 2.5 s
     without). Threads may call it; tracing is one thread at a time (compiling is not), so
-    traced functions are named in one order and the disk cache finds them again."""
+    traced functions are named in one order.
 
-    def __init__(self, function: Callable, jit_compile: bool = True):
+    With a ``key`` (what the function computes, e.g. its shapes) and XLA, the traced graph
+    of each argument signature is kept on disk (``StoredGraph``): later processes load it
+    instead of tracing, and find its XLA executable under the same names. Arguments must
+    then be tensors, arrays or variables (lists and tuples of them)."""
+
+    def __init__(self, function: Callable, jit_compile: bool = True, key: str | None = None):
         self.function = tf.function(function, jit_compile=jit_compile, reduce_retracing=True, autograph=False)
-        self.ready = not jit_compile
+        self.jit_compile = jit_compile
+        self.key = key
+        self._graphs: dict[tuple, Callable] = {}  # argument signature -> what runs it
 
     def __call__(self, *args):
-        if self.ready:
+        if not self.jit_compile:
             return self.function(*args)
+        signature = _signature(args)
+        run = self._graphs.get(signature)
+        if run is not None:
+            return run(*args)
         with _TRACING_LOCK:
-            self.function.get_concrete_function(*args)
+            run = self._graphs.get(signature) or self._prepare(args, signature)
         with native_stderr_hidden():
-            result = self.function(*args)
-        self.ready = True
+            result = run(*args)  # compiles, or loads from the disk cache
+        self._graphs[signature] = run
         return result
+
+    def _prepare(self, args, signature: tuple) -> Callable:
+        directory = cache_directory()
+        if self.key is None or directory is None or signature is None:
+            self.function.get_concrete_function(*args)
+            return self.function
+        path = directory / f"graph-{_digest(self.key, signature)}.pb"
+        try:
+            return StoredGraph.load(path)
+        except (OSError, ValueError):
+            pass  # not stored yet (or unreadable): trace and store
+        stored = StoredGraph.trace(self.function, args, path.stem)
+        if stored is None:
+            return self.function
+        try:
+            _write_atomically(path, stored)
+        except OSError:
+            pass  # a read-only cache: this process still runs the stored-name graph
+        # what later processes will load, read back the same way: a graph registered from the
+        # traced protos compiled to another XLA fingerprint than the same graph read from disk
+        return StoredGraph.parse(stored)
+
+
+class StoredGraph:
+    """A traced function stored as a library of FunctionDefs under stable names; called with
+    the traced function's arguments (variables go in as their handles)."""
+
+    HEADER = b"deatf-gan graph 1 "
+
+    def __init__(self, library: function_pb2.FunctionDefLibrary, single_output: bool):
+        self.single_output = single_output
+        main = library.function[-1]  # the traced function itself; the rest are its loops' bodies
+        self.name, self.outputs = main.signature.name, len(main.signature.output_arg)
+        ctx = context.context()
+        for definition in library.function:
+            if not ctx.has_function(definition.signature.name):
+                ctx.add_function_def(definition)
+
+    def __call__(self, *args):
+        inputs = [a.handle if isinstance(a, tf.Variable) else tf.convert_to_tensor(a) for a in tf.nest.flatten(args)]
+        outputs = execute.execute(self.name, self.outputs, inputs, (), context.context())
+        return outputs[0] if self.single_output else tuple(outputs)
+
+    @classmethod
+    def trace(cls, function, args, prefix: str) -> bytes | None:
+        """Trace ``function`` for ``args`` and serialise it; None where the graph cannot stand
+        alone (it captures outside tensors, or returns other than a tensor or a tuple of them)."""
+        concrete = function.get_concrete_function(*args)
+        outputs = concrete.structured_outputs
+        single = isinstance(outputs, tf.Tensor)
+        if concrete.captured_inputs or not (single or (isinstance(outputs, tuple) and all(isinstance(o, tf.Tensor) for o in outputs))):
+            return None
+        library = function_pb2.FunctionDefLibrary()
+        library.function.extend(concrete.graph.as_graph_def().library.function)
+        library.function.append(concrete.function_def)
+        names = {f.signature.name: f"{prefix.replace('-', '_')}_{i}" for i, f in enumerate(library.function)}
+        for definition in library.function:
+            definition.signature.name = names[definition.signature.name]
+            for attrs in [definition.attr] + [node.attr for node in definition.node_def]:
+                for attr in attrs.values():  # references to other functions (loop bodies and conditions)
+                    kind = attr.WhichOneof("value")
+                    for reference in [attr.func] if kind == "func" else attr.list.func if kind == "list" else []:
+                        reference.name = names.get(reference.name, reference.name)
+        return cls.HEADER + (b"single" if single else b"tuple") + b"\n" + library.SerializeToString()
+
+    @classmethod
+    def parse(cls, data: bytes) -> "StoredGraph":
+        header, _, body = data.partition(b"\n")
+        if not header.startswith(cls.HEADER):
+            raise ValueError("not a stored graph")
+        try:
+            library = function_pb2.FunctionDefLibrary.FromString(body)
+        except Exception as error:  # noqa: BLE001 - protobuf's DecodeError: a truncated file
+            raise ValueError(f"a damaged stored graph ({error})") from None
+        if not library.function:
+            raise ValueError("an empty stored graph")
+        return cls(library, header.endswith(b"single"))
+
+    @classmethod
+    def load(cls, path: Path) -> "StoredGraph":
+        return cls.parse(path.read_bytes())
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Processes that miss at the same time write the same bytes; none reads a partial file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def _signature(args) -> tuple | None:
+    """Shapes and dtypes of the arguments, or None where one is not a tensor, array or variable."""
+    signature = []
+    for value in tf.nest.flatten(args):
+        if not isinstance(value, (tf.Tensor, tf.Variable, np.ndarray)):
+            return None
+        signature.append((tuple(value.shape), value.dtype.name if isinstance(value, (tf.Tensor, tf.Variable)) else str(value.dtype)))
+    return tuple(signature)
+
+
+def _digest(key: str, signature: tuple) -> str:
+    return hashlib.sha256(f"{key} {signature} {tf.__version__} {_source_fingerprint()}".encode()).hexdigest()[:24]
+
+
+@functools.lru_cache(maxsize=1)
+def _source_fingerprint() -> str:
+    """The package's source: a stored graph is what this code traced, so any change retraces."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
