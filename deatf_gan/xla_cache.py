@@ -175,9 +175,7 @@ class CompiledFunction:
             _write_atomically(path, stored)
         except OSError:
             pass  # a read-only cache: this process still runs the stored-name graph
-        # what later processes will load, read back the same way: a graph registered from the
-        # traced protos compiled to another XLA fingerprint than the same graph read from disk
-        return StoredGraph.parse(stored)
+        return StoredGraph.parse(stored)  # the bytes later processes load, so they compile alike
 
 
 class StoredGraph:
