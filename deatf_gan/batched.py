@@ -825,7 +825,8 @@ class BatchedEvaluation:
     If the batched call itself raises, each job falls back to ``eval_gan`` alone.
 
     The chunk runs as calls of ``population`` individuals each (default ``call_population``),
-    all in one superset covering the whole chunk, so every call reuses one compiled function.
+    all in one superset covering the whole chunk (calls of one: in their batch bucket's,
+    ``call_superset``), so the calls share one compiled function per bucket.
     ``lanes`` calls run at the same time, each in its own thread and engine: one compiled
     call of these small shapes keeps about one core busy (two lanes on 2 cores trained
     1.7-1.9x as many individual-steps per second as one, ``benchmarks/lanes.py``). Default
