@@ -13,8 +13,9 @@ the case's steps and scores them on held-out samples with the generator loss (fi
   individual; ``training.evaluator: keras``);
 - ``batched``: ``deatf_gan.batched.BatchedEvaluation``, a run's default evaluator (the whole
   chunk in calls of ``--population`` individuals of one compiled function; 0:
-  ``batched.call_population``). Its first case in a process includes tracing, and compiling
-  or loading from the XLA disk cache; the derived overhead and steps/s then mix the two.
+  ``batched.call_population``). Its first case in a process includes tracing (or loading
+  the stored graph) and compiling (or loading from the XLA disk cache); the derived overhead
+  and steps/s then mix the two.
 
 Printed per case and evaluator: evaluations/second, the fixed overhead per individual and
 the training steps/second (both from two step counts where both are run), resident and peak resident

@@ -13,7 +13,7 @@ turns the cache off, any other value names the folder; a ``TF_XLA_FLAGS`` that a
 names a cache folder is left alone. Deleting the folder is always safe.
 
 The traced graphs are kept there too (``graph-*.pb``). Tracing the toy training function
-takes 2-3.5 s of Python in every process, and XLA's cache key holds the traced function's
+takes 1.7-3.5 s of Python in every process, and XLA's cache key holds the traced function's
 name, which carries a process-wide counter: a process that had traced something else
 first got a new name, missed the cache and compiled again. A ``CompiledFunction`` given a
 ``key`` stores its graph under names made from that key, the argument shapes and the
@@ -80,7 +80,8 @@ def enable() -> Path | None:
 
 def prune(directory: Path, limit: int = LIMIT_BYTES) -> list[Path]:
     """Delete the oldest files until the folder holds at most ``limit`` bytes; returns them.
-    The cache only ever grows otherwise: a function traced in another order gets a new key."""
+    The cache only ever grows otherwise: every change of the package's source or of a
+    search space's shapes adds new graphs and compiled functions."""
     try:
         files = sorted((f for f in directory.iterdir() if f.is_file()), key=lambda f: f.stat().st_mtime, reverse=True)
         kept, removed = 0, []
@@ -142,20 +143,23 @@ class CompiledFunction:
         self.function = tf.function(function, jit_compile=jit_compile, reduce_retracing=True, autograph=False)
         self.jit_compile = jit_compile
         self.key = key
-        self._graphs: dict[tuple, Callable] = {}  # argument signature -> what runs it
+        self._prepared: dict[tuple, Callable] = {}  # argument signature -> what runs it (traced or loaded)
+        self._compiled: dict[tuple, Callable] = {}  # the same, once its first call has compiled it
 
     def __call__(self, *args):
         if not self.jit_compile:
             return self.function(*args)
         signature = _signature(args)
-        run = self._graphs.get(signature)
+        run = self._compiled.get(signature)
         if run is not None:
             return run(*args)
-        with _TRACING_LOCK:
-            run = self._graphs.get(signature) or self._prepare(args, signature)
+        with _TRACING_LOCK:  # lanes arriving together prepare it once
+            run = self._prepared.get(signature)
+            if run is None:
+                run = self._prepared[signature] = self._prepare(args, signature)
         with native_stderr_hidden():
             result = run(*args)  # compiles, or loads from the disk cache
-        self._graphs[signature] = run
+        self._compiled[signature] = run
         return result
 
     def _prepare(self, args, signature: tuple) -> Callable:
@@ -251,7 +255,7 @@ def _signature(args) -> tuple | None:
     for value in tf.nest.flatten(args):
         if not isinstance(value, (tf.Tensor, tf.Variable, np.ndarray)):
             return None
-        signature.append((tuple(value.shape), value.dtype.name if isinstance(value, (tf.Tensor, tf.Variable)) else str(value.dtype)))
+        signature.append((tuple(value.shape), value.dtype.name))
     return tuple(signature)
 
 
