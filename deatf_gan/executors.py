@@ -43,7 +43,9 @@ _configured = False
 
 def configure_worker(threads: int = 1) -> None:
     """Size this worker's thread pools once, so ``workers`` processes on as many cores do not
-    oversubscribe them. Only worker processes call this; the caller's process keeps its settings.
+    oversubscribe them, and let its GPUs' memory grow on demand, so they can share a GPU (by
+    default TensorFlow's first process takes nearly all of it). Only worker processes call
+    this; the caller's process keeps its settings.
 
     TensorFlow's pools can only be sized before its first operation; a process that already
     ran TensorFlow (a shared Dask worker) keeps its pools. The environment variables reach
@@ -60,6 +62,8 @@ def configure_worker(threads: int = 1) -> None:
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
+        for gpu in tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.set_memory_growth(gpu, True)
     except RuntimeError:
         pass
 
