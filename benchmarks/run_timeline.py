@@ -1,0 +1,81 @@
+"""Where a run's wall-clock time goes, per process: a timeline of one ``deatf-gan run``.
+
+    python benchmarks/run_timeline.py configs/gaussian_1d.yaml --out runs/timeline --overwrite
+
+Runs the command line's ``deatf-gan run`` in this process, with the steps that matter timed
+(importing the package, each chunk a worker evaluates, the compiled calls inside it, the
+judge, the hall-of-fame export), then prints every process's events in order, in seconds
+from the start. Worker processes are started with ``spawn``, which runs this file again as
+``__mp_main__``: they time the same steps, and write to the same event file.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+START = float(os.environ.setdefault("DEATF_GAN_TIMELINE_START", repr(time.time())))
+EVENTS = Path(os.environ.setdefault("DEATF_GAN_TIMELINE_EVENTS", f"{tempfile.gettempdir()}/deatf-gan-timeline-{os.getpid()}.log"))
+
+
+def record(event: str) -> None:
+    with open(EVENTS, "a") as stream:  # one short line per write: processes do not interleave
+        stream.write(f"{time.time() - START:.2f}\t{os.getpid()}\t{event}\n")
+
+
+record("process started")
+from deatf_gan import batched, cli, runs, xla_cache  # noqa: E402 - timed on purpose
+
+record("deatf_gan imported")
+
+
+def timed(owner, name: str, label: str) -> None:
+    """Record when each call of ``owner.name`` ends and how long it took."""
+    function = getattr(owner, name)
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        began = time.time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            record(f"{label} {time.time() - began:.2f} s")
+
+    setattr(owner, name, wrapper)
+
+
+timed(batched.BatchedEvaluation, "evaluate_chunk", "chunk evaluated in")
+timed(batched._Engine, "train", "train call (100 steps at most)")
+timed(batched._Engine, "score_and_generate", "score call")
+timed(batched, "judged_generator_losses", "judge")
+timed(xla_cache.CompiledFunction, "_prepare", "graph loaded or traced in")
+timed(runs, "export_member", "hall-of-fame member exported in")
+
+
+def summary() -> str:
+    """Events per process; consecutive train calls folded into one line."""
+    lines = [line.split("\t") for line in EVENTS.read_text().splitlines()]
+    rows, folded = [], {}
+    for at, pid, event in lines:
+        if event.startswith("train call"):
+            count, total, first = folded.get(pid, (0, 0.0, at))
+            folded[pid] = (count + 1, total + float(event.split()[-2]), first)
+            continue
+        if pid in folded:
+            count, total, first = folded.pop(pid)
+            rows.append((float(first), pid, f"{count} train calls, {total:.2f} s (the first ended at {float(first):.2f})"))
+        rows.append((float(at), pid, event))
+    rows.sort(key=lambda row: row[0])
+    return "\n".join(f"{at:7.2f}  {pid:>7}  {event}" for at, pid, event in rows)
+
+
+if __name__ == "__main__":
+    sys.argv[0] = "deatf-gan"
+    code = cli.main(["run", *sys.argv[1:]])
+    record("run finished")
+    print(f"\nseconds  process  event ({EVENTS})\n{summary()}")
+    sys.exit(code)
