@@ -600,7 +600,10 @@ class _Engine:
         g_genes, d_genes, g_rules, d_rules = G.genes(), D.genes(), G.rules(), D.rules()
         rows = tf.range(s.batch)[None, :, None]
         cols = tf.range(s.latent)[None, None, :]
-        always = tf.ones([s.population], tf.bool)
+        # Every individual takes each generator step. Not tf.ones: a constant is copied into the
+        # loop under a name TensorFlow numbers differently from process to process, and XLA
+        # then compiled the same stored graph again in every other process.
+        always = d_steps >= 0
 
         def latent(draw):
             return latent_stddev * hashed_normal(seeds[:, None, None], draw[:, None, None], rows, cols) * latent_mask

@@ -1,4 +1,7 @@
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -95,3 +98,34 @@ def test_graphs_are_stored_per_key_and_argument_shapes(monkeypatch, tmp_path):
     plain = xla_cache.CompiledFunction(_step, key="shaped step")
     assert plain(tf.Variable([1.0, 1.0]), tf.constant([1.0, 1.0]))[0].numpy() == 6.0
     assert plain.function.experimental_get_tracing_count() == 1
+
+
+TRAIN_A_TOY_CHUNK = """
+import sys
+import numpy as np
+from deatf_gan import batched
+from deatf_gan.config import load_config
+from deatf_gan.datasets import load_dataset
+config = load_config(sys.argv[1])
+space = config.build_search_space()
+dataset = load_dataset("gaussian_1d", config.data.params, 0)
+genomes = [space.sample(np.random.default_rng(seed)) for seed in range(4)]
+batched.train_chunk(genomes, [0, 1, 2, 3], dataset, 10, space=space)
+"""
+
+
+def test_a_process_that_loads_the_stored_training_graph_finds_its_compiled_code(tmp_path):
+    """The first process traces, stores and compiles; the next loads the graph and must find
+    the compiled code on disk, not compile it again (a folded constant named differently in
+    each process once made it miss)."""
+    env = {name: value for name, value in os.environ.items() if name != "TF_XLA_FLAGS"}  # this process's cache
+    env.update({xla_cache.SETTING: str(tmp_path), "TF_NUM_INTRAOP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    config = Path(__file__).resolve().parent.parent / "configs" / "gaussian_1d.yaml"
+
+    def train_and_list_compiled() -> list[str]:
+        subprocess.run([sys.executable, "-c", TRAIN_A_TOY_CHUNK, str(config)], env=env, check=True, timeout=600)
+        return sorted(path.name for path in tmp_path.glob("xla_compile_cache*"))
+
+    traced = train_and_list_compiled()
+    assert len(list(tmp_path.glob("graph-*.pb"))) == 1 and len(traced) == 1
+    assert train_and_list_compiled() == traced
