@@ -179,7 +179,7 @@ class CompiledFunction:
             _write_atomically(path, stored)
         except OSError:
             pass  # a read-only cache: this process still runs the stored-name graph
-        return StoredGraph.parse(stored)  # the bytes later processes load, so they compile alike
+        return StoredGraph.parse(stored)  # the bytes later processes load (unless another tracer's win), so they compile alike
 
 
 class StoredGraph:
@@ -225,7 +225,7 @@ class StoredGraph:
         return cls.HEADER + (b"single" if single else b"tuple") + b"\n" + library.SerializeToString()
 
     @classmethod
-    def parse(cls, data: bytes) -> "StoredGraph":
+    def parse(cls, data: bytes) -> StoredGraph:
         header, _, body = data.partition(b"\n")
         if not header.startswith(cls.HEADER):
             raise ValueError("not a stored graph")
@@ -238,12 +238,14 @@ class StoredGraph:
         return cls(library, header.endswith(b"single"))
 
     @classmethod
-    def load(cls, path: Path) -> "StoredGraph":
+    def load(cls, path: Path) -> StoredGraph:
         return cls.parse(path.read_bytes())
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Processes that miss at the same time write the same bytes; none reads a partial file."""
+    """Processes that miss at the same time each write a whole file and the last one stays
+    (their traces may differ in names, so at most one of them compiles once more); none
+    reads a partial file."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     temporary.write_bytes(data)
     os.replace(temporary, path)
