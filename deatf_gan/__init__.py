@@ -1,12 +1,18 @@
-"""deatf_gan: evolve GAN architectures (generator + discriminator MLPs) with DEAP and Keras."""
+"""deatf_gan: evolve GAN architectures (generator + discriminator MLPs) with DEAP and Keras.
 
-try:
-    import tensorflow as _tensorflow  # noqa: F401
-except ImportError as _error:  # pragma: no cover - exercised by a subprocess test
+Importing the package does not import TensorFlow (several seconds): the evolution driver,
+the config and the run directory work without it, and the processes that build or train
+networks import it when they first do. ``generator_loss`` and ``discriminator_loss`` load
+``deatf_gan.training`` (and TensorFlow) on first access.
+"""
+
+import importlib.util as _importlib_util
+
+if _importlib_util.find_spec("tensorflow") is None:  # pragma: no cover - exercised by a subprocess test
     raise ImportError(
         "deatf_gan needs TensorFlow. Install it with the package: "
         "pip install 'deatf_gan[cpu]' (CPU-only wheel) or pip install 'deatf_gan[gpu]' (CUDA)."
-    ) from _error
+    )
 
 from deatf_gan.config import Config, config_from_dict, load_config, save_config
 from deatf_gan.errors import ConfigError, DataError, DeatfGanError, GenomeError, IndividualFailed, RunAborted
@@ -15,7 +21,16 @@ from deatf_gan.evolution import EvolutionResult, Hook, Individual, evolve
 from deatf_gan.genome import GANGenome, Hyperparameters, LayerGene, MLPDescriptor, SearchSpace
 from deatf_gan.operators import CROSSOVERS, MUTATIONS
 from deatf_gan.runs import load_run, resume_run
-from deatf_gan.training import discriminator_loss, generator_loss
+
+_FROM_TRAINING = ("discriminator_loss", "generator_loss")
+
+
+def __getattr__(name: str):
+    if name in _FROM_TRAINING:
+        from deatf_gan import training
+
+        return getattr(training, name)
+    raise AttributeError(f"module 'deatf_gan' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

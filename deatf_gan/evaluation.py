@@ -4,6 +4,10 @@ The contract every evaluation function follows is ``evaluate(genome, context) ->
 (a custom function may also return a float or a tuple of floats; :func:`check_result`
 turns any of these into a checked :class:`EvalResult`). Fitness measures over the trained
 pair are registered by name in :data:`FITNESSES`, so a config can choose one.
+
+Importing this module does not import TensorFlow: the evolution driver needs the records
+and the registry, and only the processes that train import Keras (inside the functions
+that use it), so a driver whose evaluations run in workers never spends its seconds on it.
 """
 
 from __future__ import annotations
@@ -16,19 +20,17 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
-import keras
 import numpy as np
 
-from deatf_gan.build import build_pair
 from deatf_gan.datasets import Dataset
 from deatf_gan.errors import ConfigError, DeatfGanError, IndividualFailed
 from deatf_gan.genome import GANGenome
-from deatf_gan.judge import judged_generator_loss
-from deatf_gan.metrics import quality_metrics
 from deatf_gan.registry import Registry, resolve
-from deatf_gan.training import discriminator_loss, generator_loss, train_pair
+
+if TYPE_CHECKING:
+    import keras
 
 WORST_FITNESS = math.inf
 
@@ -56,10 +58,14 @@ class EvalContext:
 
     def build_pair(self, genome: GANGenome) -> tuple[keras.Model, keras.Model]:
         """The individual's untrained generator and discriminator."""
+        from deatf_gan.build import build_pair
+
         return build_pair(genome, self.dataset, self.seed)
 
     def train_pair(self, genome: GANGenome, generator: keras.Model, discriminator: keras.Model):
         """Train the pair with the genome's hyperparameters for ``steps`` generator updates."""
+        from deatf_gan.training import train_pair
+
         return train_pair(
             generator,
             discriminator,
@@ -135,12 +141,16 @@ class TrainedPair:
     def judged_loss(self) -> float:
         """``-mean log D_J(G(z))`` of ``generated`` against a fresh judge trained on latent stream 0's
         samples vs the real data (``deatf_gan.judge``)."""
+        from deatf_gan.judge import judged_generator_loss
+
         fake_train = self.sample(len(self.dataset.samples), stream=0)
         return judged_generator_loss(self.dataset.samples, fake_train, self.generated, seed=self.seed)
 
     @functools.cached_property
     def quality(self) -> dict[str, float]:
         """The dataset kind's quality metrics (``deatf_gan.metrics``) of the held-out samples."""
+        from deatf_gan.metrics import quality_metrics
+
         dataset = self.dataset
         return quality_metrics(dataset.kind, self.real, self.generated, dataset.centres, dataset.mode_stddev)
 
@@ -201,6 +211,8 @@ def fitness_generator_loss(pair: TrainedPair) -> float:
     """``L_G = -mean log D(G(z))`` on held-out latent samples against the pair's own trained
     discriminator (both networks in inference mode). Cheap, but a weak discriminator also
     scores well: it measures the pair, not the generator alone."""
+    from deatf_gan.training import generator_loss
+
     return float(generator_loss(pair.fake_logits))
 
 
@@ -275,6 +287,8 @@ def _held_out(context: EvalContext, genome: GANGenome) -> tuple[np.ndarray, np.n
 def held_out_diagnostics(fake_logits, real_logits) -> dict[str, float]:
     """A result's discriminator diagnostics from its logits on held-out fake and real samples:
     ``L_G``, ``L_D`` and the shares of real called real (logit > 0) and of fakes called fake."""
+    from deatf_gan.training import discriminator_loss, generator_loss
+
     fake_logits, real_logits = np.asarray(fake_logits), np.asarray(real_logits)
     return dict(
         generator_loss=float(generator_loss(fake_logits)),
@@ -409,7 +423,7 @@ def evaluate_safely(evaluate: Callable, genome: GANGenome, context: EvalContext,
     ``IndividualFailed`` and any other exception of the evaluation fail this individual
     (reason and traceback recorded); a ``DeatfGanError`` such as a ConfigError aborts the
     run, since it would fail every individual alike. The Keras session is cleared
-    afterwards so that models do not pile up in the process.
+    afterwards (where Keras is loaded) so that models do not pile up in the process.
     """
     start = time.perf_counter()
     try:
@@ -423,4 +437,6 @@ def evaluate_safely(evaluate: Callable, genome: GANGenome, context: EvalContext,
             f"{type(error).__name__}: {error}", objectives, time.perf_counter() - start, traceback.format_exc()
         )
     finally:
-        keras.backend.clear_session(free_memory=False)  # a full gc.collect() costs ~0.4 s each time
+        keras = sys.modules.get("keras")
+        if keras is not None:
+            keras.backend.clear_session(free_memory=False)  # a full gc.collect() costs ~0.4 s each time

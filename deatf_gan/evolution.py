@@ -103,6 +103,7 @@ class GenerationState:
     rng_state: dict | None = None  # the driver's NumPy generator, for checkpoints
     next_id: int = 0
     consecutive_failures: int = 0
+    map_fn: Callable = map  # the run's ``map``: work a hook hands it runs where evaluations run
 
     def resume_state(self) -> "ResumeState":
         """What a checkpoint of this generation saves."""
@@ -206,14 +207,33 @@ class ChunkedJob:
         return self.evaluation.evaluate_chunk(list(jobs), self.context)
 
 
+@dataclass(frozen=True)
+class DeferredBatchedEvaluation:
+    """``batched.BatchedEvaluation(space, jit_compile)``, made in the process that first
+    evaluates with it: a driver hands it to its workers without importing TensorFlow."""
+
+    space: SearchSpace
+    jit_compile: bool = True
+
+    @functools.cached_property
+    def evaluation(self):
+        from deatf_gan.batched import BatchedEvaluation
+
+        return BatchedEvaluation(self.space, jit_compile=self.jit_compile)
+
+    def __call__(self, genome: GANGenome, context: EvalContext) -> EvalResult:
+        return self.evaluation(genome, context)
+
+    def evaluate_chunk(self, jobs: Sequence[tuple[GANGenome, int]], context: EvalContext) -> list[EvalResult]:
+        return self.evaluation.evaluate_chunk(jobs, context)
+
+
 def default_evaluation(config: Config) -> Callable:
     """The config's ``evaluation.function``, else ``eval_gan`` per individual (``training.evaluator:
     keras``) or the batched evaluator (``batched``, XLA unless ``jit_compile: false``)."""
     e = config.evaluation
     if e.function is None and config.training.evaluator == "batched":
-        from deatf_gan.batched import BatchedEvaluation  # TensorFlow-heavy: imported when chosen
-
-        return BatchedEvaluation(config.build_search_space(), jit_compile=config.training.jit_compile is not False)
+        return DeferredBatchedEvaluation(config.build_search_space(), jit_compile=config.training.jit_compile is not False)
     return resolve_evaluation(e.function, e.kwargs, e.signature)
 
 
@@ -429,6 +449,7 @@ class _Evolution:
             rng_state=copy.deepcopy(self.rng.bit_generator.state),
             next_id=self.next_id,
             consecutive_failures=self.consecutive_failures,
+            map_fn=self.map_fn,
         )
 
     def restore(self, saved: ResumeState) -> None:

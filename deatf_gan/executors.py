@@ -22,7 +22,9 @@ a failed result (``evaluate_safely``), and it is never retried.
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -45,7 +47,9 @@ def configure_worker(threads: int = 1) -> None:
     """Size this worker's thread pools once, so ``workers`` processes on as many cores do not
     oversubscribe them, and let its GPUs' memory grow on demand, so they can share a GPU (by
     default TensorFlow's first process takes nearly all of it). Only worker processes call
-    this; the caller's process keeps its settings.
+    this; the caller's process keeps its settings. XLA's compiled-function cache is turned on
+    first (``xla_cache.enable``): the thread settings make TensorFlow read its XLA flags, and
+    a flag set after that is ignored for the life of the process.
 
     TensorFlow's pools can only be sized before its first operation; a process that already
     ran TensorFlow (a shared Dask worker) keeps its pools. The environment variables reach
@@ -59,6 +63,10 @@ def configure_worker(threads: int = 1) -> None:
         os.environ[name] = str(threads)
     import tensorflow as tf
 
+    from deatf_gan import xla_cache
+
+    xla_cache.enable()
+
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -70,14 +78,25 @@ def configure_worker(threads: int = 1) -> None:
 
 def _start_pool_worker() -> None:
     """Pool initializer: size the thread pools, and exit when the driver does. A worker holds
-    both ends of its task pipe, so a driver killed with SIGKILL would leave it waiting forever."""
+    both ends of its task pipe, so a driver killed with SIGKILL would leave it waiting forever.
+    A worker that is told to stop skips the interpreter's teardown, which with TensorFlow
+    loaded takes about a second that the driver would wait (its results are sent by then)."""
     configure_worker()
     threading.Thread(target=_exit_with_parent, daemon=True).start()
+    atexit.register(_exit_at_once)
 
 
 def _exit_with_parent() -> None:
     parent_process().join()  # returns once the driver process has ended
     os._exit(1)
+
+
+def _exit_at_once() -> None:
+    """Flush and leave. Registered once TensorFlow is loaded, and exit handlers run
+    last-registered first: handlers an evaluation registers still run, TensorFlow's do not."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def evaluate_chunk(function: Callable, chunk: Sequence) -> list:

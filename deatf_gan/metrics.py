@@ -3,6 +3,8 @@
 Fitness comes from the discriminator; these measures say how good the samples honestly are,
 each suited to one kind of data (``univariate``, ``mixture``, ``digits``, ``samples``) and
 reached through :func:`quality_metrics`. All take float arrays with one sample per row.
+SciPy (over a second to import) is imported by the measures that use it, not with the
+module, which the command line and the evolution driver import for the metric names.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import scipy.linalg
-import scipy.stats
 
 HIGH_QUALITY_STDDEVS = 3.0
 """A generated sample is high quality within this many standard deviations of its nearest centre."""
@@ -37,6 +37,8 @@ def wasserstein_1d(real: np.ndarray, generated: np.ndarray) -> float:
     real, generated = _as_rows(real), _as_rows(generated)
     if real.shape[1] != 1 or generated.shape[1] != 1:
         raise ValueError(f"wasserstein_1d needs one column, got {real.shape} and {generated.shape}")
+    import scipy.stats
+
     return float(scipy.stats.wasserstein_distance(real[:, 0], generated[:, 0]))
 
 
@@ -143,6 +145,8 @@ def frechet_distance_features(features_a: np.ndarray, features_b: np.ndarray) ->
 def _trace_sqrt_product(cov_a: np.ndarray, cov_b: np.ndarray) -> float:
     """Tr((ΣaΣb)^½), real part. Dead ReLU features make the product singular, which sqrtm
     handles (it warns); when it fails, both covariances get 1e-6 on the diagonal, as pytorch-fid does."""
+    import scipy.linalg
+
     for offset in (0.0, 1e-6):
         shift = offset * np.eye(len(cov_a))
         with warnings.catch_warnings():

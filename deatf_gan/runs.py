@@ -24,11 +24,11 @@ import math
 import os
 import pickle
 import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from deatf_gan.build import build_pair
 from deatf_gan.config import Config, save_config
 from deatf_gan.datasets import Dataset
 from deatf_gan.errors import CheckpointError, ConfigError
@@ -160,18 +160,42 @@ def member_record(individual: Individual, rank: int) -> dict:
     }
 
 
-def export_member(individual: Individual, rank: int, dataset: Dataset, directory: Path) -> None:
+ModelFiles = tuple[bytes, bytes]  # a trained pair's generator.keras and discriminator.keras
+
+
+def model_files(job: tuple[GANGenome, Dataset, int, tuple[list, list]]) -> ModelFiles:
+    """The ``.keras`` files of one trained pair ``(genome, dataset, seed, weights)``, as bytes.
+
+    A job for the run's ``map``: the workers have Keras loaded already, so a driver whose
+    evaluations run in workers never imports it (several seconds per run)."""
+    import keras
+
+    from deatf_gan.build import build_pair
+
+    genome, dataset, seed, weights = job
+    files = []
+    with tempfile.TemporaryDirectory(prefix="deatf-gan-model-") as scratch:
+        for role, model, role_weights in zip(("generator", "discriminator"), build_pair(genome, dataset, seed), weights):
+            model.set_weights(role_weights)
+            path = Path(scratch) / f"{role}.keras"
+            model.save(path)
+            files.append(path.read_bytes())
+    keras.backend.clear_session(free_memory=False)
+    return tuple(files)
+
+
+def _are_model_files(value) -> bool:
+    return isinstance(value, tuple) and len(value) == 2 and all(isinstance(part, bytes) for part in value)
+
+
+def export_member(individual: Individual, rank: int, directory: Path, files: ModelFiles | None) -> None:
     """Write one member: its genome, its metrics and, when the evaluation handed back trained
     weights (``eval_gan`` does; a custom function returning a float does not), its trained
-    models as ``.keras`` files."""
+    models' ``files`` (:func:`model_files`)."""
     directory.mkdir(parents=True, exist_ok=True)
-    if individual.result.weights is not None:
-        generator, discriminator = build_pair(individual.genome, dataset, individual.seed)
-        generator_weights, discriminator_weights = individual.result.weights
-        generator.set_weights(generator_weights)
-        discriminator.set_weights(discriminator_weights)
-        generator.save(directory / "generator.keras")
-        discriminator.save(directory / "discriminator.keras")
+    if files is not None:
+        for name, data in zip(("generator", "discriminator"), files):
+            (directory / f"{name}.keras").write_bytes(data)
     (directory / "genome.json").write_text(individual.genome.to_json())
     (directory / "metrics.json").write_text(json.dumps(member_record(individual, rank), indent=2))
 
@@ -185,6 +209,7 @@ class RunDirectory(Hook):
         self.resuming = resuming
         self.cache = DiskCache(self.path / CACHE)
         self._exported_ids: list[int] | None = None
+        self._model_files: dict[int, ModelFiles] = {}  # by individual id: each member's files are made once
 
     def on_start(self, state: GenerationState) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -243,12 +268,24 @@ class RunDirectory(Hook):
         for leftover in (fresh, stale):
             shutil.rmtree(leftover, ignore_errors=True)
         fresh.mkdir()
-        for rank, member in enumerate(state.hall_of_fame, start=1):
-            export_member(member, rank, state.dataset, fresh / f"rank_{rank}")
+        members = list(state.hall_of_fame)
+        self._make_model_files(members, state)
+        for rank, member in enumerate(members, start=1):
+            export_member(member, rank, fresh / f"rank_{rank}", self._model_files.get(member.id))
         if final.exists():
             os.replace(final, stale)
         os.replace(fresh, final)
         shutil.rmtree(stale, ignore_errors=True)
+
+    def _make_model_files(self, members: list[Individual], state: GenerationState) -> None:
+        """Model files for the members that have none yet, made by the run's workers
+        (``state.map_fn``); one whose worker died is made here instead."""
+        new = [m for m in members if m.id not in self._model_files and m.result.weights is not None]
+        jobs = [(m.genome, state.dataset, m.seed, m.result.weights) for m in new]
+        for member, job, files in zip(new, jobs, state.map_fn(model_files, jobs)):
+            self._model_files[member.id] = files if _are_model_files(files) else model_files(job)
+        kept = {m.id for m in members}
+        self._model_files = {key: files for key, files in self._model_files.items() if key in kept}
 
 
 def resume_run(

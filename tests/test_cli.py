@@ -84,14 +84,21 @@ def test_existing_run_directory_is_not_overwritten(finished_run, capsys):
 
 
 def test_import_without_tensorflow_names_the_extras(tmp_path):
-    fake = tmp_path / "tensorflow"
-    fake.mkdir()
-    (fake / "__init__.py").write_text("raise ImportError('No module named tensorflow')\n")
+    """An environment with every installed package but TensorFlow: ``python -S`` reads only
+    PYTHONPATH, a folder of links to the other packages, and the repository."""
+    import numpy
+
+    site_packages = Path(numpy.__file__).resolve().parent.parent
+    without = tmp_path / "site-packages"
+    without.mkdir()
+    for entry in site_packages.iterdir():
+        if not entry.name.startswith(("tensorflow", "_tensorflow")):
+            (without / entry.name).symlink_to(entry)
     done = subprocess.run(
-        [sys.executable, "-c", "import deatf_gan"],
+        [sys.executable, "-S", "-c", "import deatf_gan"],
         capture_output=True,
         text=True,
-        env={"PYTHONPATH": f"{tmp_path}:{Path(__file__).resolve().parent.parent}", "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": f"{without}:{Path(__file__).resolve().parent.parent}", "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode != 0
     assert "deatf_gan[cpu]" in done.stderr and "deatf_gan[gpu]" in done.stderr

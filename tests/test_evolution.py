@@ -23,7 +23,7 @@ def test_same_seed_gives_identical_hall_of_fame():
 
 def test_the_default_run_trains_whole_chunks_and_a_custom_function_runs_per_individual():
     batched = default_evaluation(_config())
-    assert isinstance(batched, BatchedEvaluation) and batched.jit_compile
+    assert isinstance(batched.evaluation, BatchedEvaluation) and batched.evaluation.jit_compile
     assert batched.space == _config().build_search_space()
     assert default_evaluation(config_from_dict({**TINY_RUN, "training": {"evaluator": "keras"}})) is eval_gan
     custom = {**TINY_RUN, "evaluation": {"function": "tests.evaluations:units_score"}}

@@ -129,3 +129,36 @@ def test_a_process_that_loads_the_stored_training_graph_finds_its_compiled_code(
     traced = train_and_list_compiled()
     assert len(list(tmp_path.glob("graph-*.pb"))) == 1 and len(traced) == 1
     assert train_and_list_compiled() == traced
+
+
+RUN_IN_A_WORKER = """
+import sys
+from deatf_gan.cli import main
+code = main(["run", sys.argv[1], "--out", sys.argv[2], "--quiet"])
+print("tensorflow in the driver:", "tensorflow" in sys.modules)
+sys.exit(code)
+"""
+
+
+def test_a_run_with_workers_keeps_tensorflow_out_of_the_driver_and_its_compiled_code_on_disk(tmp_path):
+    """The driver evolves and writes the run directory without TensorFlow; the worker turns
+    XLA's cache on before TensorFlow reads its flags (set later, it would be ignored and
+    every run would compile again), and makes the hall of fame's Keras files."""
+    import keras
+    import yaml
+
+    from tests.conftest import TINY_RUN
+
+    config = {**TINY_RUN, "executor": {"kind": "processes", "workers": 1}}
+    config["evolution"] = {**TINY_RUN["evolution"], "population": 2, "generations": 0}
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = {name: value for name, value in os.environ.items() if name != "TF_XLA_FLAGS"}
+    env.update({xla_cache.SETTING: str(tmp_path / "cache"), "TF_CPP_MIN_LOG_LEVEL": "2"})
+    done = subprocess.run([sys.executable, "-c", RUN_IN_A_WORKER, str(path), str(tmp_path / "run")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "tensorflow in the driver: False" in done.stdout
+    assert list((tmp_path / "cache").glob("xla_compile_cache*"))
+    generator = keras.models.load_model(tmp_path / "run" / "hall_of_fame" / "rank_1" / "generator.keras")
+    assert generator.name == "generator"
