@@ -4,7 +4,8 @@
 
 Runs the command line's ``deatf-gan run`` in this process, with the steps that matter timed
 (importing the package, each chunk a worker evaluates, the compiled calls inside it, the
-judge, the hall-of-fame export), then prints every process's events in order, in seconds
+judge, the hall-of-fame models a worker makes, the driver's run-directory update after
+each generation), then prints every process's events in order, in seconds
 from the start. Worker processes are started with ``spawn``, which runs this file again as
 ``__mp_main__``: they time the same steps, and write to the same event file.
 """
@@ -28,10 +29,15 @@ def record(event: str) -> None:
 
 
 record("process started")
-# Imported after the first event, so that the import is timed.
-from deatf_gan import batched, cli, runs, xla_cache
+# Imported after the first event, so that the import is timed. The driver imports no
+# TensorFlow (it evaluates in workers); the workers import the modules that train.
+from deatf_gan import cli, runs
 
-record("deatf_gan imported")
+WORKER = __name__ == "__mp_main__"
+if WORKER:
+    from deatf_gan import batched, xla_cache
+
+record("deatf_gan imported" + (", with TensorFlow" if WORKER else ""))
 
 
 def timed(owner, name: str, label: str) -> None:
@@ -49,12 +55,14 @@ def timed(owner, name: str, label: str) -> None:
     setattr(owner, name, wrapper)
 
 
-timed(batched.BatchedEvaluation, "evaluate_chunk", "chunk evaluated in")
-timed(batched._Engine, "train", "train call (100 steps at most)")
-timed(batched._Engine, "score_and_generate", "score call")
-timed(batched, "judged_generator_losses", "judge")
-timed(xla_cache.CompiledFunction, "_prepare", "graph loaded or traced in")
-timed(runs, "export_member", "hall-of-fame member exported in")
+if WORKER:
+    timed(batched.BatchedEvaluation, "evaluate_chunk", "chunk evaluated in")
+    timed(batched._Engine, "train", "train call (100 steps at most)")
+    timed(batched._Engine, "score_and_generate", "score call")
+    timed(batched, "judged_generator_losses", "judge")
+    timed(xla_cache.CompiledFunction, "_prepare", "graph loaded or traced in")
+    timed(runs, "model_files", "hall-of-fame member's model files made in")
+timed(runs.RunDirectory, "on_generation", "run directory updated in")
 
 
 def summary() -> str:
