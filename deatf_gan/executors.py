@@ -61,6 +61,7 @@ def configure_worker(threads: int = 1) -> None:
     _configured = True
     for name in _THREAD_VARIABLES:
         os.environ[name] = str(threads)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # every worker would log the same start-up INFO lines
     import tensorflow as tf
 
     from deatf_gan import xla_cache
