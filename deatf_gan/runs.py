@@ -33,7 +33,7 @@ from deatf_gan.config import Config, save_config
 from deatf_gan.datasets import Dataset
 from deatf_gan.errors import CheckpointError, ConfigError
 from deatf_gan.evaluation import EvalResult
-from deatf_gan.genome import GANGenome
+from deatf_gan.genome import ROLES, GANGenome
 from deatf_gan.evolution import EvaluationCache, GenerationState, Hook, Individual, ResumeState
 
 HALL_OF_FAME = "hall_of_fame"
@@ -175,7 +175,7 @@ def model_files(job: tuple[GANGenome, Dataset, int, tuple[list, list]]) -> Model
     genome, dataset, seed, weights = job
     files = []
     with tempfile.TemporaryDirectory(prefix="deatf-gan-model-") as scratch:
-        for role, model, role_weights in zip(("generator", "discriminator"), build_pair(genome, dataset, seed), weights):
+        for role, model, role_weights in zip(ROLES, build_pair(genome, dataset, seed), weights):
             model.set_weights(role_weights)
             path = Path(scratch) / f"{role}.keras"
             model.save(path)
@@ -194,8 +194,8 @@ def export_member(individual: Individual, rank: int, directory: Path, files: Mod
     models' ``files`` (:func:`model_files`)."""
     directory.mkdir(parents=True, exist_ok=True)
     if files is not None:
-        for name, data in zip(("generator", "discriminator"), files):
-            (directory / f"{name}.keras").write_bytes(data)
+        for role, data in zip(ROLES, files):
+            (directory / f"{role}.keras").write_bytes(data)
     (directory / "genome.json").write_text(individual.genome.to_json())
     (directory / "metrics.json").write_text(json.dumps(member_record(individual, rank), indent=2))
 

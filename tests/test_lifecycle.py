@@ -251,3 +251,27 @@ def test_sample_png_grid_for_image_data(tmp_path):
     out = tmp_path / "grid.png"
     assert main(["sample", str(tmp_path / "run"), "-n", "16", "-o", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_hall_of_fame_files_are_made_in_the_driver_when_their_worker_died(tmp_path):
+    """The run's workers make the members' Keras files; a job whose worker died comes back as
+    a failed result instead, and then the driver makes them itself."""
+    import keras
+
+    from deatf_gan.evaluation import EvalResult
+    from deatf_gan.genome import GANGenome
+    from deatf_gan.runs import RunDirectory, model_files
+
+    def map_whose_model_files_workers_die(function, jobs):
+        if function is model_files:
+            return [EvalResult.failed_with("worker died 3 times") for _ in jobs]
+        return map(function, jobs)
+
+    directory = RunDirectory(tmp_path / "run")
+    result = evolve(config_from_dict(TINY_RUN), map_fn=map_whose_model_files_workers_die, hooks=[directory], cache=directory.cache)
+    member = tmp_path / "run" / "hall_of_fame" / "rank_1"
+    generator = keras.models.load_model(member / "generator.keras")
+    best = result.hall_of_fame[0]
+    assert GANGenome.from_json((member / "genome.json").read_text()) == best.genome
+    for saved, trained in zip(generator.get_weights(), best.result.weights[0]):
+        np.testing.assert_array_equal(saved, trained)
