@@ -58,7 +58,7 @@ import numpy as np
 import tensorflow as tf
 
 from deatf_gan import xla_cache
-from deatf_gan.build import _INITIALIZER_CLASSES, build_pair, layer_seeds
+from deatf_gan.build import _INITIALIZER_CLASSES, layer_seeds, trained_pair
 from deatf_gan.datasets import Dataset
 from deatf_gan.evaluation import (
     EvalContext,
@@ -823,7 +823,7 @@ class BatchedEvaluation:
 
     The built-in fitness measures read what the batched calls computed: scores and samples
     of the held-out latent batch, and for ``judged_generator_loss`` one judge call for the
-    whole chunk; Keras models holding the trained weights (``build_pair`` + ``set_weights``)
+    whole chunk; Keras models holding the trained weights (``build.trained_pair``)
     are built only for a measure that asks for them.
     If the batched call itself raises, each job falls back to ``eval_gan`` alone.
 
@@ -900,7 +900,7 @@ class BatchedEvaluation:
         dataset = context.dataset
         pairs = [
             TrainedPair(
-                genome, functools.partial(_keras_models, genome, dataset, seed, out.weights), dataset, *held[i], seed,
+                genome, functools.partial(trained_pair, genome, dataset, seed, out.weights), dataset, *held[i], seed,
                 context.latent_stddev,
             ).knowing(generated=out.generated, fake_logits=out.fake_logits)
             for i, ((genome, seed), out) in enumerate(zip(jobs, trained))
@@ -973,11 +973,3 @@ class _Trained(NamedTuple):
     generated: np.ndarray
     weights: tuple[list[np.ndarray], list[np.ndarray]]
     judge_samples: np.ndarray | None
-
-
-def _keras_models(genome: GANGenome, dataset: Dataset, seed: int, weights) -> tuple:
-    """Keras models of exactly the genome's architecture holding trained weights (for measures that need them)."""
-    generator, discriminator = build_pair(genome, dataset, seed)
-    generator.set_weights(weights[0])
-    discriminator.set_weights(weights[1])
-    return generator, discriminator

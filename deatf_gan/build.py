@@ -87,3 +87,12 @@ def build_discriminator(genome: GANGenome, dataset: Dataset, seed: int) -> keras
 def build_pair(genome: GANGenome, dataset: Dataset, seed: int) -> tuple[keras.Model, keras.Model]:
     """Both networks of an individual, initialised reproducibly from ``seed``."""
     return build_generator(genome, dataset, seed), build_discriminator(genome, dataset, seed)
+
+
+def trained_pair(genome: GANGenome, dataset: Dataset, seed: int, weights) -> tuple[keras.Model, keras.Model]:
+    """Both networks holding trained ``weights`` (``(generator, discriminator)`` lists in
+    ``get_weights()`` order), for the hall of fame and for measures that need the models."""
+    generator, discriminator = build_pair(genome, dataset, seed)
+    generator.set_weights(weights[0])
+    discriminator.set_weights(weights[1])
+    return generator, discriminator

@@ -170,13 +170,11 @@ def model_files(job: tuple[GANGenome, Dataset, int, tuple[list, list]]) -> Model
     evaluations run in workers never imports it (several seconds per run)."""
     import keras
 
-    from deatf_gan.build import build_pair
+    from deatf_gan.build import trained_pair
 
-    genome, dataset, seed, weights = job
     files = []
     with tempfile.TemporaryDirectory(prefix="deatf-gan-model-") as scratch:
-        for role, model, role_weights in zip(ROLES, build_pair(genome, dataset, seed), weights):
-            model.set_weights(role_weights)
+        for role, model in zip(ROLES, trained_pair(*job)):
             path = Path(scratch) / f"{role}.keras"
             model.save(path)
             files.append(path.read_bytes())
