@@ -218,6 +218,10 @@ class _RoleState(NamedTuple):
     iterations: tf.Tensor
     moving: tuple
 
+    def flat(self) -> list:
+        """The tensors in ``_Network.save`` order."""
+        return [self.parameters, self.first_moment, self.second_moment, self.iterations, *self.moving[0], *self.moving[1]]
+
 
 class _Network:
     """One role's superset variables for K individuals, with optimizer slots and genome masks.
@@ -354,13 +358,20 @@ class _Network:
         return _RoleState(flat, tf.convert_to_tensor(self.first_moment), tf.convert_to_tensor(self.second_moment),
                           tf.convert_to_tensor(self.iterations), moving)
 
-    def save(self, state: _RoleState) -> None:
-        for variable, value in zip(self.trainables, tf.split(state.parameters, self.sizes, axis=1)):
+    @property
+    def state_size(self) -> int:
+        """How many tensors ``_RoleState.flat`` gives."""
+        return 4 + len(self.moving_means) + len(self.moving_variances)
+
+    def save(self, flat: Sequence) -> None:
+        """Assign a training state given as ``_RoleState.flat()``."""
+        parameters, first_moment, second_moment, iterations, *moving = flat
+        for variable, value in zip(self.trainables, tf.split(parameters, self.sizes, axis=1)):
             variable.assign(tf.reshape(value, variable.shape))
-        self.first_moment.assign(state.first_moment)
-        self.second_moment.assign(state.second_moment)
-        self.iterations.assign(state.iterations)
-        for variable, value in zip(self.moving_means + self.moving_variances, state.moving[0] + state.moving[1]):
+        self.first_moment.assign(first_moment)
+        self.second_moment.assign(second_moment)
+        self.iterations.assign(iterations)
+        for variable, value in zip(self.moving_means + self.moving_variances, moving):
             variable.assign(value)
 
     def forward(self, x, training: bool, sample_mask=None, count=None, update=None, noise=None, moving=None,
@@ -513,19 +524,20 @@ def _with_variables(holder, variables: list) -> object:
 
 
 class _Functions:
-    """The traced functions of one Superset, shared by all its engines: each call takes the
-    engine's variables as its first argument, so lanes with their own variables run one
-    compiled function (one trace and one compilation per superset and process)."""
+    """The compiled functions of one Superset, shared by all its engines: each call takes the
+    values of the engine's variables as its first argument, so lanes with their own
+    variables run one compiled function (one trace and one compilation per superset and
+    machine), and the function reads and writes no variable, so it can be stored as one
+    StableHLO module (``xla_cache``)."""
 
     def __init__(self, template: "_Engine"):
         def bound(method: str) -> Callable:
-            return lambda variables, *args: getattr(_with_variables(template, variables), method)(*args)
+            return lambda values, *args: getattr(_with_variables(template, values), method)(*args)
 
         jit, shapes = template.superset.jit_compile, repr(template.superset)
         self.train = xla_cache.CompiledFunction(bound("_train"), jit, key=f"batched._train {shapes}")
         self.score_and_generate = xla_cache.CompiledFunction(bound("_score_and_generate"), jit, key=f"batched._score_and_generate {shapes}")
-        # forward only, traced once per sample count: not worth an XLA compilation
-        self.generate = tf.function(bound("_generate_samples"), reduce_retracing=True, autograph=False)
+        self.generate = xla_cache.CompiledFunction(bound("_generate_samples"), jit, key=f"batched._generate_samples {shapes}")
 
 
 _FUNCTIONS: dict[Superset, _Functions] = {}
@@ -550,17 +562,24 @@ class _Engine:
         self._functions = _recent(_FUNCTIONS, superset, lambda: _Functions(self))  # engines keep theirs
 
     def train(self, data, batches, first, last, latent_stddev):
-        return self._functions.train(self._variables, data, batches, first, last, latent_stddev)
+        """Run ``_train`` on the variables' values and assign the trained state back."""
+        g_loss, d_loss, *state = self._functions.train(self._values(), data, batches, first, last, latent_stddev)
+        self.generator.save(state[: self.generator.state_size])
+        self.discriminator.save(state[self.generator.state_size :])
+        return g_loss, d_loss
+
+    def _values(self) -> list[tf.Tensor]:
+        return [variable.value() for variable in self._variables]
 
     def score(self, latent, real):
         """Inference-mode logits of generated and real held-out samples, ``[K, E]`` each."""
         return self.score_and_generate(latent, real)[:2]
 
     def score_and_generate(self, latent, real):
-        return self._functions.score_and_generate(self._variables, latent, real)
+        return self._functions.score_and_generate(self._values(), latent, real)
 
     def generate(self, latent):
-        return self._functions.generate(self._variables, latent)
+        return self._functions.generate(self._values(), latent)
 
     def _generate_samples(self, latent):
         return self._generate(latent, False)[0]
@@ -588,7 +607,9 @@ class _Engine:
         The D updates are an inner loop over the chunk's largest ``discriminator_steps`` (one
         copy of the update in the graph, not one per possible sub-step); each sub-step runs
         the discriminator once on its fake and real batches side by side. Weights, optimizer
-        slots and moving statistics are loop tensors, read before and written after the loop.
+        slots and moving statistics are loop tensors, read before the loop and returned after
+        it (``_RoleState.flat`` of the generator, then of the discriminator), for ``train`` to
+        assign: the compiled function reads no variable and writes none.
         """
         s = self.superset
         G, D = self.generator, self.discriminator
@@ -654,9 +675,7 @@ class _Engine:
         _, g_loss, d_loss, g_state, d_state = tf.while_loop(
             lambda step, *_: step < last, body, (first, zero, zero, G.state(), D.state())
         )
-        G.save(g_state)
-        D.save(d_state)
-        return g_loss, d_loss
+        return (g_loss, d_loss, *g_state.flat(), *d_state.flat())
 
     def _score_and_generate(self, latent, real):
         """The two logits of ``_score`` and the generated samples ``[K, E, dim]``."""

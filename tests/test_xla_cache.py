@@ -4,7 +4,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tensorflow as tf
+from tensorflow.core.framework import function_pb2
 
 from deatf_gan import xla_cache
 
@@ -98,6 +100,35 @@ def test_graphs_are_stored_per_key_and_argument_shapes(monkeypatch, tmp_path):
     plain = xla_cache.CompiledFunction(_step, key="shaped step")
     assert plain(tf.Variable([1.0, 1.0]), tf.constant([1.0, 1.0]))[0].numpy() == 6.0
     assert plain.function.experimental_get_tracing_count() == 1
+
+
+def _pure_step(weights, x):
+    """A pure compiled function with a loop: values in, values out."""
+    _, total = tf.while_loop(lambda i, t: i < 3, lambda i, t: (i + 1, t + tf.reduce_sum(tf.tanh(weights * x))), (0, 0.0))
+    return total, weights + x
+
+
+def _stored_ops(path) -> set[str]:
+    body = path.read_bytes().partition(b"\n")[2]
+    library = function_pb2.FunctionDefLibrary.FromString(body)
+    return {node.op for function in library.function for node in function.node_def}
+
+
+def test_a_pure_function_is_stored_as_its_stablehlo_module_and_a_stateful_one_as_its_graph(monkeypatch, tmp_path):
+    monkeypatch.setenv(xla_cache.SETTING, str(tmp_path))
+    weights, x = tf.constant([0.5, -0.25]), tf.constant([1.0, 2.0])
+    total, summed = xla_cache.CompiledFunction(_pure_step, key="pure step")(weights, x)
+    (pure,) = tmp_path.glob("graph-*.pb")
+    assert "XlaCallModule" in _stored_ops(pure) and "While" not in _stored_ops(pure)  # the loop is inside the module
+    expected = 3 * float(np.sum(np.tanh(np.array([0.5, -0.5]))))
+    assert float(total) == pytest.approx(expected, rel=1e-6) and summed.numpy().tolist() == [1.5, 1.75]
+    loaded = xla_cache.CompiledFunction(_pure_step, key="pure step")  # as a new process would
+    again = loaded(weights, x)
+    assert loaded.function.experimental_get_tracing_count() == 0 and float(again[0]) == float(total)
+
+    xla_cache.CompiledFunction(_step, key="stateful step")(tf.Variable([0.0, 0.0]), x)
+    (stateful,) = set(tmp_path.glob("graph-*.pb")) - {pure}
+    assert "XlaCallModule" not in _stored_ops(stateful)  # variables cannot go into a module: the graph as traced
 
 
 TRAIN_A_TOY_CHUNK = """
