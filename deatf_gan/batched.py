@@ -35,7 +35,8 @@ Variables persist per superset and ``K``: a new chunk assigns its initial weight
 Keras initializers called with the same seeds and shapes as ``deatf_gan.build``) into them,
 so a run traces once per shape bucket and memory does not grow with evaluations.
 ``BatchedEvaluation`` runs a chunk as several calls of a few individuals each
-(``call_population``): small ``[K, batch, units]`` tensors are faster per individual on CPU.
+(``call_population``; one each in the built-in spaces, padded to its batch bucket): a call
+pays for its largest minibatch and discriminator-step count in all of its individuals.
 The calls run in lanes (threads, one per core the process has), each lane with its own
 variables and all of them one compiled function: one call keeps about one core busy.
 """
@@ -75,6 +76,7 @@ from deatf_gan.evaluation import (
 )
 from deatf_gan.genome import GANGenome, MLPDescriptor, SearchSpace
 from deatf_gan.judge import judged_generator_losses
+from deatf_gan.shapes import batch_bucket, training_cost
 from deatf_gan.training import hashed_normal, hashed_uniform, training_schedule
 
 ACTIVATION_FUNCTIONS: dict[str, Callable] = {
@@ -769,33 +771,30 @@ def population_bucket(count: int) -> int:
 
 
 SEGMENT_STEPS = 100  # steps per compiled call: the batch table's shape never depends on a run's steps
-ELEMENTS_PER_CALL = 16384  # K · batch · units per layer tensor (64 KB of float32) that stays fast
+ELEMENTS_PER_CALL = 4096  # K · batch · units per layer tensor (16 KB of float32) that stays fast
 
 
 def call_population(superset: Superset) -> int:
     """K for one compiled call: the largest power of two whose ``[K, batch, units]`` layer
-    tensors hold at most ELEMENTS_PER_CALL values (toy space: 4, digits-shaped: 1). Smaller
-    calls have cache-sized layer tensors and, with the chunk sorted by discriminator steps,
-    run fewer masked sub-steps; on a busy 2-core machine they measured 7-20 % faster than one call
-    of 32 at 200 steps and 5 % slower at 1,000 (docs/performance.md), so the rule is tentative."""
+    tensors hold at most ELEMENTS_PER_CALL values (toy and digits-shaped spaces: 1). A call
+    pays for its largest minibatch and discriminator-step count in every individual, and
+    the work is elementwise: four toy individuals trained as four one-individual calls (in
+    their batch buckets) took 27 % less time than as one call of four (300 steps, one
+    thread, eight interleaved rounds; docs/performance.md, eighth round)."""
     units = max(superset.generator.units, superset.discriminator.units)
     return 1 << max(0, int(math.log2(max(1, ELEMENTS_PER_CALL // (superset.batch * units)))))
 
 
-BATCH_BUCKET_FLOOR = 64  # digits-shaped genome, K = 1: 2.2 ms per step at batch 64, 2.4 at 32, 3.9 at 128
-
-
 def call_superset(chunk_superset: Superset, genome: GANGenome) -> Superset:
     """The superset ``genome``'s call trains in: the chunk's, except that a one-individual call
-    (K = 1) pads the minibatch only to the individual's batch-size bucket (the next power of two,
-    at least BATCH_BUCKET_FLOOR), one more compiled shape per bucket. Padded rows cost as much
+    (K = 1) pads the minibatch only to the individual's batch-size bucket
+    (``shapes.batch_bucket``), one more compiled shape per bucket. Padded rows cost as much
     as real ones, and a K = 1 call is one individual's anyway; in calls of several the buckets
     would split a small chunk into more calls. The bucket depends on the genome alone, so an
     individual's bits still do not depend on its chunk."""
     if chunk_superset.population > 1:
         return chunk_superset
-    bucket = max(BATCH_BUCKET_FLOOR, 1 << (genome.hyperparameters.batch_size - 1).bit_length())
-    return dataclasses.replace(chunk_superset, batch=min(chunk_superset.batch, bucket))
+    return dataclasses.replace(chunk_superset, batch=min(chunk_superset.batch, batch_bucket(genome.hyperparameters.batch_size)))
 
 
 @dataclass(frozen=True)
@@ -872,6 +871,11 @@ class BatchedEvaluation:
     def __call__(self, genome: GANGenome, context: EvalContext) -> EvalResult:
         """The one-individual contract (a chunk of one)."""
         return self.evaluate_chunk([(genome, context.seed)], context)[0]
+
+    @staticmethod
+    def job_cost(genome: GANGenome, context: EvalContext) -> float:
+        """``shapes.training_cost``, which executors balance a generation's chunks with."""
+        return training_cost(genome, context.steps)
 
     def evaluate_chunk(self, jobs: Sequence[tuple[GANGenome, int]], context: EvalContext) -> list[EvalResult]:
         if not jobs:

@@ -34,6 +34,7 @@ from deatf_gan.evaluation import (
 from deatf_gan.executors import make_executor
 from deatf_gan.genome import GANGenome, SearchSpace
 from deatf_gan.operators import crossover, mutate
+from deatf_gan.shapes import training_cost
 
 
 class Fitness(base.Fitness):
@@ -206,6 +207,12 @@ class ChunkedJob:
     def evaluate_chunk(self, jobs: Sequence[tuple[GANGenome, int]]) -> list[EvalResult]:
         return self.evaluation.evaluate_chunk(list(jobs), self.context)
 
+    def job_cost(self, job: tuple[GANGenome, int]) -> float | None:
+        """The evaluation's estimate of a job's cost (``job_cost(genome, context)``, which
+        executors balance their chunks with), None where it makes none."""
+        estimate = getattr(self.evaluation, "job_cost", None)
+        return None if estimate is None else estimate(job[0], self.context)
+
 
 @dataclass(frozen=True)
 class DeferredBatchedEvaluation:
@@ -226,6 +233,11 @@ class DeferredBatchedEvaluation:
 
     def evaluate_chunk(self, jobs: Sequence[tuple[GANGenome, int]], context: EvalContext) -> list[EvalResult]:
         return self.evaluation.evaluate_chunk(jobs, context)
+
+    @staticmethod
+    def job_cost(genome: GANGenome, context: EvalContext) -> float:
+        """``shapes.training_cost``: computed in the driver, without TensorFlow."""
+        return training_cost(genome, context.steps)
 
 
 def default_evaluation(config: Config) -> Callable:

@@ -3,8 +3,10 @@
 Every backend is a context manager whose ``map(function, jobs)`` returns the results in job
 order, so the evolution driver only swaps ``map``. Jobs go in chunks of ``chunk_size``: a job
 function with ``evaluate_chunk(jobs)`` (a batched evaluator) gets a whole chunk in one call.
-``chunk_size`` None splits such a function's jobs evenly over the workers (one chunk each)
-and sends other functions' jobs one by one.
+``chunk_size`` None splits such a function's jobs over the workers (one chunk each): evenly
+by count, or, where the function estimates each job's cost (``job_cost(job)``, any unit),
+so that the chunks cost alike (a generation waits for its slowest chunk); other functions'
+jobs are sent one by one.
 The function goes to workers with cloudpickle, so an evaluation or a fitness defined in
 ``__main__``, a notebook or a file loaded by path reaches them too.
 
@@ -140,9 +142,30 @@ class Executor:
     def map(self, function: Callable, jobs) -> Iterator:
         """Results in job order, each as soon as it and those before it are done."""
         jobs = list(jobs)
+        groups = self._chunk_indices(function, jobs)
+        return _in_order(self._finished(function, [[jobs[i] for i in group] for group in groups]), groups)
+
+    def _chunk_indices(self, function: Callable, jobs: list) -> list[list[int]]:
+        """The job indices of each chunk: consecutive runs of ``chunk_size`` (or of the
+        automatic size), or, for one chunk per worker of a function whose ``job_cost(job)``
+        estimates every job, balanced chunks: jobs dealt dearest first, each to the chunk
+        that costs least so far."""
         size = self.chunk_size or self.automatic_chunk_size(function, len(jobs))
-        chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-        return _in_order(self._finished(function, chunks))
+        consecutive = [list(range(i, min(i + size, len(jobs)))) for i in range(0, len(jobs), size)]
+        cost = getattr(function, "job_cost", None)
+        count = len(consecutive)
+        if self.chunk_size or cost is None or count < 2 or getattr(function, "evaluate_chunk", None) is None:
+            return consecutive
+        costs = [cost(job) for job in jobs]
+        if any(c is None for c in costs):
+            return consecutive
+        groups: list[list[int]] = [[] for _ in range(count)]
+        totals = [0.0] * count
+        for index in sorted(range(len(jobs)), key=lambda i: -costs[i]):
+            cheapest = totals.index(min(totals))
+            groups[cheapest].append(index)
+            totals[cheapest] += costs[index]
+        return [sorted(group) for group in groups if group]
 
     def automatic_chunk_size(self, function: Callable, jobs: int) -> int:
         """One chunk per worker for a function that takes whole chunks, else single jobs."""
@@ -163,16 +186,17 @@ class SerialExecutor(Executor):
             yield index, evaluate_chunk(function, chunk)
 
 
-def _in_order(finished: Iterator[tuple[int, list]]) -> Iterator:
-    """Flatten ``(chunk index, results)`` pairs that arrive in any order into job order."""
-    held: dict[int, list] = {}
-    next_index = 0
+def _in_order(finished: Iterator[tuple[int, list]], groups: list[list[int]]) -> Iterator:
+    """Flatten ``(chunk index, results)`` pairs that arrive in any order into job order;
+    ``groups[c]`` holds chunk ``c``'s job indices."""
+    held: dict[int, object] = {}
+    next_job = 0
     try:
         for index, results in finished:
-            held[index] = results
-            while next_index in held:
-                yield from held.pop(next_index)
-                next_index += 1
+            held.update(zip(groups[index], results))
+            while next_job in held:
+                yield held.pop(next_job)
+                next_job += 1
     finally:
         finished.close()
 

@@ -112,10 +112,10 @@ def test_an_individual_trains_alike_in_any_call_population(trained):
     part = batched.train_chunk(genomes[-3:], seeds[-3:], dataset, STEPS, latent_stddev=2.0, superset=superset)
     np.testing.assert_allclose(part.generator_losses, chunk.generator_losses[-3:], rtol=1e-6)
     np.testing.assert_allclose(part.discriminator_losses, chunk.discriminator_losses[-3:], rtol=1e-6)
-    # a call of one (K of the digits-shaped space) pads the minibatch only to the individual's
-    # batch-size bucket, here 64 (the floor) for batches of 8-16, not to the superset's 256
+    # a call of one (K of the built-in spaces) pads the minibatch only to the individual's
+    # batch-size bucket, here 32 (the floor) for batches of 8-16, not to the superset's 256
     alone = dataclasses.replace(superset, population=1, batch=256)
-    assert [batched.call_superset(alone, genome).batch for genome in genomes[:3]] == [64, 64, 64]
+    assert [batched.call_superset(alone, genome).batch for genome in genomes[:3]] == [32, 32, 32]
     for index in range(3):
         own = batched.call_superset(alone, genomes[index])
         single = batched.train_chunk(genomes[index : index + 1], seeds[index : index + 1], dataset, STEPS, latent_stddev=2.0, superset=own)

@@ -1,11 +1,13 @@
+import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 from deatf_gan.config import config_from_dict
 from deatf_gan.batched import BatchedEvaluation
-from deatf_gan.evaluation import EvalResult, eval_gan
-from deatf_gan.evolution import Hook, default_evaluation, evolve
+from deatf_gan.evaluation import EvalContext, EvalResult, eval_gan
+from deatf_gan.evolution import ChunkedJob, Hook, default_evaluation, evolve
 from tests.conftest import TINY_RUN
 
 
@@ -28,6 +30,22 @@ def test_the_default_run_trains_whole_chunks_and_a_custom_function_runs_per_indi
     assert default_evaluation(config_from_dict({**TINY_RUN, "training": {"evaluator": "keras"}})) is eval_gan
     custom = {**TINY_RUN, "evaluation": {"function": "tests.evaluations:units_score"}}
     assert default_evaluation(config_from_dict(custom)).__name__ == "units_score"
+
+
+def test_the_default_job_estimates_its_cost_from_the_genome_for_balanced_chunks():
+    config = _config()
+    context = EvalContext(dataset=None, steps=100)
+    genome = config.build_search_space().sample(np.random.default_rng(0))
+
+    def with_training(batch_size, discriminator_steps):
+        hyper = dataclasses.replace(genome.hyperparameters, batch_size=batch_size, discriminator_steps=discriminator_steps)
+        return (dataclasses.replace(genome, hyperparameters=hyper), 0)
+
+    job = ChunkedJob(default_evaluation(config), context)
+    costs = [job.job_cost(with_training(b, d)) for b, d in [(32, 1), (64, 1), (128, 1), (128, 3)]]
+    assert costs == [100 * 2 * 96, 100 * 2 * 128, 100 * 2 * 192, 100 * 4 * 192]  # shapes.training_cost
+    assert ChunkedJob(BatchedEvaluation(), context).job_cost(with_training(128, 3)) == costs[-1]
+    assert ChunkedJob(eval_gan, context).job_cost(with_training(32, 1)) is None  # no estimate: chunks by count
 
 
 def test_batched_and_keras_evaluators_agree_on_a_short_run():

@@ -109,6 +109,27 @@ def test_automatic_chunks_are_one_per_worker_for_whole_chunk_functions_and_singl
         assert executor.automatic_chunk_size(WholeChunks().__call__, 7) == 1  # no evaluate_chunk: one job at a time
 
 
+class CostedChunks:
+    """A whole-chunk function that estimates each job's cost (the job itself), and reports
+    which jobs shared its chunk."""
+
+    def job_cost(self, job):
+        return job
+
+    def evaluate_chunk(self, jobs):
+        return [(job, tuple(jobs)) for job in jobs]
+
+
+def test_chunks_of_a_function_that_estimates_costs_cost_alike_and_results_keep_job_order():
+    with make_executor(ExecutorConfig(kind="processes", workers=2)) as executor:
+        results = list(executor.map(CostedChunks(), range(8)))
+    assert [job for job, _ in results] == list(range(8))
+    chunks = {chunk for _, chunk in results}
+    assert chunks == {(0, 3, 4, 7), (1, 2, 5, 6)}  # dearest first to the cheaper chunk: 14 and 14, not 6 and 22
+    with make_executor(ExecutorConfig(kind="processes", workers=2, chunk_size=4)) as executor:  # a size given: as given
+        assert {chunk for _, chunk in executor.map(CostedChunks(), range(8))} == {(0, 1, 2, 3), (4, 5, 6, 7)}
+
+
 DRIVER_THAT_DIES = """
 import os, signal, psutil
 from deatf_gan.executors import ProcessExecutor
