@@ -97,8 +97,8 @@ _SIN_SERIES = tuple((-1) ** n / math.factorial(2 * n + 1) for n in range(7))
 def cos_2pi(u):
     """``cos(2π u)`` for ``u`` in [0, 1], as ``sin(2π s)`` with ``s = |u - ½| - ¼`` in [-¼, ¼]
     (both exact in float32 for ``u = k / 2²⁴``) and sin's series to x¹³: float32 rounding is
-    the only error. XLA's CPU ``cos`` is not vectorised: it took about 75 µs per 4,096 values
-    (most of a toy training step's noise), the series about 3."""
+    the only error (at most 1.5e-7). XLA's CPU ``cos`` is not vectorised: in a profile of a
+    toy training step, a draw of 4,096 normals took 70 µs with it and 17 µs with the series."""
     x = (2.0 * np.pi) * (tf.abs(u - 0.5) - 0.25)
     square = x * x
     series = tf.constant(_SIN_SERIES[-1], tf.float32)
