@@ -770,7 +770,11 @@ def population_bucket(count: int) -> int:
     return max(4, 1 << max(0, math.ceil(math.log2(count))))
 
 
-SEGMENT_STEPS = 100  # steps per compiled call: the batch table's shape never depends on a run's steps
+# steps per compiled call: the batch table's shape never depends on a run's steps. Each call
+# reads the engine's variables and assigns the trained state back (eager ops, under the GIL
+# in a lane): 32 toy genomes of 1,000 steps in two lanes took 8.9-9.5 s in calls of 1,000
+# steps against 11.8-15.5 s in calls of 100 (docs/performance.md, eighth round)
+SEGMENT_STEPS = 1000
 ELEMENTS_PER_CALL = 4096  # K · batch · units per layer tensor (16 KB of float32) that stays fast
 
 
