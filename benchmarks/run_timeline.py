@@ -57,7 +57,7 @@ def timed(owner, name: str, label: str) -> None:
 
 if WORKER:
     timed(batched.BatchedEvaluation, "evaluate_chunk", "chunk evaluated in")
-    timed(batched._Engine, "train", "train call (100 steps at most)")
+    timed(batched._Engine, "train", f"train call ({batched.SEGMENT_STEPS} steps at most)")
     timed(batched._Engine, "score_and_generate", "score call")
     timed(batched, "judged_generator_losses", "judge")
     timed(xla_cache.CompiledFunction, "_prepare", "graph loaded or traced in")
