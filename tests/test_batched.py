@@ -144,6 +144,34 @@ def test_exported_weights_give_keras_models_with_the_same_outputs(trained):
         np.testing.assert_allclose(real_logits[index], expected_real, rtol=1e-5, atol=1e-5)
 
 
+def test_one_individual_per_call_runs_its_own_network_and_matches_the_keras_path():
+    """K = 1 takes the genome's choices with conditionals (skipped layers, batch norm, the
+    activation) instead of computing every option: the same losses as Keras after ten steps,
+    and the same held-out logits from the exported weights."""
+    dataset, genomes = gaussian_1d(samples=500), _genomes()
+    chunk_superset = batched.Superset.covering(genomes, dataset, None, 1, False)
+    rng = np.random.default_rng(4)
+    for index, genome in enumerate(genomes):
+        seed, latent_dim = 7 * index + 2, genome.hyperparameters.latent_dim
+        superset = batched.call_superset(chunk_superset, genome)
+        assert superset.population == 1
+        chunk = batched.train_chunk([genome], [seed], dataset, STEPS, latent_stddev=2.0, superset=superset)
+        generator, discriminator = build_pair(genome, dataset, seed)
+        outcome = train_pair(generator, discriminator, genome.hyperparameters, dataset, STEPS, seed, latent_stddev=2.0)
+        assert chunk.generator_losses[0] == pytest.approx(outcome.generator_loss, rel=1e-4), genome
+        assert chunk.discriminator_losses[0] == pytest.approx(outcome.discriminator_loss, rel=1e-4), genome
+        latent = np.zeros((1, 50, superset.latent), np.float32)
+        latent[0, :, :latent_dim] = rng.normal(size=(50, latent_dim))
+        real = dataset.samples[rng.integers(len(dataset.samples), size=(1, 50))]
+        fake_logits, real_logits = (t.numpy()[0] for t in chunk.engine.score(tf.constant(latent), tf.constant(real)))
+        generator_weights, discriminator_weights = chunk.engine.export(0, genome, dataset)
+        generator.set_weights(generator_weights)
+        discriminator.set_weights(discriminator_weights)
+        expected_fake = discriminator(generator(latent[0, :, :latent_dim], training=False), training=False).numpy()[:, 0]
+        np.testing.assert_allclose(fake_logits, expected_fake, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(real_logits, discriminator(real[0], training=False).numpy()[:, 0], rtol=1e-5, atol=1e-5)
+
+
 def test_dropout_drops_the_share_of_units_it_names_and_rescales():
     """Training-mode dropout at rate r zeroes a share r of a layer's units and scales the
     rest by 1/(1-r), so the layer's mean is unchanged; inference mode drops nothing."""
