@@ -398,10 +398,12 @@ class _Network:
         genes = genes if genes is not None else self.genes()
         means = list(moving[0]) if moving is not None else [tf.convert_to_tensor(v) for v in self.moving_means]
         variances = list(moving[1]) if moving is not None else [tf.convert_to_tensor(v) for v in self.moving_variances]
+
         def normalise(j: int, z, mean_j, variance_j, on):
-            """Layer ``j``'s batch norm of ``z`` (training: batch statistics over each group's own samples, and
-            the moving statistics updated per group); ``on`` (``[K]``) leaves ``z`` exactly as it
-            is, and the statistics unchanged, where the layer has none (None: all have it)."""
+            """Layer ``j``'s batch norm of ``z`` (training: batch statistics over each group's
+            own samples, and the moving statistics updated per group); ``on`` (``[K]``) leaves
+            ``z`` exactly as it is, and the statistics unchanged, where the layer has none
+            (None: every individual has it)."""
             if training:
                 grouped = tf.reshape(z, [k, groups, -1, s.units])
                 weights = sample_mask[:, None, :, None]
