@@ -15,7 +15,7 @@ import numpy as np
 from deatf_gan.datasets import Dataset
 from deatf_gan.genome import GANGenome, MLPDescriptor
 
-_INITIALIZER_CLASSES = {
+INITIALIZER_CLASSES = {
     "glorot_uniform": keras.initializers.GlorotUniform,
     "glorot_normal": keras.initializers.GlorotNormal,
     "he_uniform": keras.initializers.HeUniform,
@@ -41,7 +41,7 @@ def _hidden_stack(x, descriptor: MLPDescriptor, seeds: list[int], prefix: str):
         x = keras.layers.Dense(
             layer.units,
             use_bias=not layer.batch_norm,
-            kernel_initializer=_INITIALIZER_CLASSES[layer.initializer](seed=seed),
+            kernel_initializer=INITIALIZER_CLASSES[layer.initializer](seed=seed),
             name=f"{name}_dense",
         )(x)
         if layer.batch_norm:

@@ -28,6 +28,7 @@ from deatf_gan.datasets import Dataset
 from deatf_gan.errors import ConfigError, DeatfGanError, IndividualFailed
 from deatf_gan.genome import GANGenome
 from deatf_gan.registry import Registry, resolve
+from deatf_gan.streams import SampleStream, SeedStream, numpy_generator
 
 if TYPE_CHECKING:
     import keras
@@ -81,7 +82,7 @@ class EvalContext:
 def latent_stream(genome: GANGenome, seed: int, latent_stddev: float, count: int, stream: int) -> np.ndarray:
     """``count`` latent vectors of an individual's stream ``stream``: fresh, reproducible, never
     the training or held-out ones."""
-    rng = np.random.default_rng([seed, 100 + stream])
+    rng = numpy_generator(seed, SeedStream.SAMPLES + stream)
     return (latent_stddev * rng.standard_normal((count, genome.hyperparameters.latent_dim))).astype(np.float32)
 
 
@@ -143,7 +144,7 @@ class TrainedPair:
         samples vs the real data (``deatf_gan.judge``)."""
         from deatf_gan.judge import judged_generator_loss
 
-        fake_train = self.sample(len(self.dataset.samples), stream=0)
+        fake_train = self.sample(len(self.dataset.samples), stream=SampleStream.JUDGE_TRAINING)
         return judged_generator_loss(self.dataset.samples, fake_train, self.generated, seed=self.seed)
 
     @functools.cached_property
@@ -211,7 +212,7 @@ def fitness_generator_loss(pair: TrainedPair) -> float:
     """``L_G = -mean log D(G(z))`` on held-out latent samples against the pair's own trained
     discriminator (both networks in inference mode). Cheap, but a weak discriminator also
     scores well: it measures the pair, not the generator alone."""
-    from deatf_gan.training import generator_loss
+    from deatf_gan.losses import generator_loss
 
     return float(generator_loss(pair.fake_logits))
 
@@ -276,9 +277,9 @@ def check_fitness_applies(fitness, dataset: Dataset) -> None:
             raise ConfigError(measure.mismatch(dataset))
 
 
-def _held_out(context: EvalContext, genome: GANGenome) -> tuple[np.ndarray, np.ndarray]:
+def held_out(context: EvalContext, genome: GANGenome) -> tuple[np.ndarray, np.ndarray]:
     """Latent and real samples for scoring, from a stream separate from training's."""
-    rng = np.random.default_rng([context.seed, 1])
+    rng = numpy_generator(context.seed, SeedStream.HELD_OUT)
     latent = context.latent_stddev * rng.standard_normal((context.eval_samples, genome.hyperparameters.latent_dim))
     rows = rng.choice(len(context.dataset.samples), size=min(context.eval_samples, len(context.dataset.samples)), replace=False)
     return latent.astype(np.float32), context.dataset.samples[rows]
@@ -287,7 +288,7 @@ def _held_out(context: EvalContext, genome: GANGenome) -> tuple[np.ndarray, np.n
 def held_out_diagnostics(fake_logits, real_logits) -> dict[str, float]:
     """A result's discriminator diagnostics from its logits on held-out fake and real samples:
     ``L_G``, ``L_D`` and the shares of real called real (logit > 0) and of fakes called fake."""
-    from deatf_gan.training import discriminator_loss, generator_loss
+    from deatf_gan.losses import discriminator_loss, generator_loss
 
     fake_logits, real_logits = np.asarray(fake_logits), np.asarray(real_logits)
     return dict(
@@ -311,21 +312,31 @@ def eval_gan(genome: GANGenome, context: EvalContext) -> EvalResult:
     fitness_fns = fitness_functions(context.fitness)
     generator, discriminator = context.build_pair(genome)
     context.train_pair(genome, generator, discriminator)
-    latent, real = _held_out(context, genome)
+    latent, real = held_out(context, genome)
     pair = TrainedPair(
         genome, lambda: (generator, discriminator), context.dataset, latent, real, context.seed, context.latent_stddev
     )
+    weights = (generator.get_weights(), discriminator.get_weights())
+    real_logits = discriminator(real, training=False)
+    result = scored_result(pair, fitness_fns, real_logits, weights, start, context.keep_weights)
+    return check_result(result, len(fitness_fns))
+
+
+def scored_result(pair: TrainedPair, fitness_fns, real_logits, weights, start: float, keep_weights: bool,
+                  share: int = 1) -> EvalResult:  # fmt: skip
+    """The result of a trained pair, whichever evaluator trained it: the fitness measures,
+    the held-out diagnostics, parameter counts (every weight, as ``count_params``), quality
+    metrics, and seconds since ``start`` (divided by ``share`` individuals trained together)."""
     fitness = tuple(float(measure(pair)) for measure in fitness_fns)
-    result = EvalResult(
+    return EvalResult(
         fitness=fitness,
-        **held_out_diagnostics(pair.fake_logits, discriminator(real, training=False)),
-        generator_parameters=int(generator.count_params()),
-        discriminator_parameters=int(discriminator.count_params()),
-        seconds=time.perf_counter() - start,
+        **held_out_diagnostics(pair.fake_logits, real_logits),
+        generator_parameters=int(sum(np.size(w) for w in weights[0])),
+        discriminator_parameters=int(sum(np.size(w) for w in weights[1])),
+        seconds=(time.perf_counter() - start) / share,
         extra=dict(pair.quality),
-        weights=(generator.get_weights(), discriminator.get_weights()) if context.keep_weights else None,
+        weights=weights if keep_weights else None,
     )
-    return check_result(result, len(fitness))
 
 
 def load_function(spec: str, path: str = "evaluation.function") -> Callable:

@@ -4,40 +4,8 @@ import numpy as np
 import tensorflow as tf
 
 from deatf_gan.build import build_pair
-from deatf_gan.training import (
-    discriminator_loss,
-    generator_loss,
-    make_optimizer,
-    minibatch_indices,
-    train_pair,
-)
+from deatf_gan.training import make_optimizer, minibatch_indices, train_pair
 from tests.conftest import small_genome
-
-
-def _softplus(x):
-    return np.log1p(np.exp(x))
-
-
-def test_generator_loss_matches_hand_computed_value():
-    logits = np.array([[-2.0], [0.0], [3.0]], np.float32)
-    expected = -np.mean(np.log(1 / (1 + np.exp(-logits))))
-    assert math.isclose(float(generator_loss(tf.constant(logits))), expected, rel_tol=1e-6)
-    assert math.isclose(float(generator_loss(tf.zeros((4, 1)))), math.log(2), rel_tol=1e-6)
-
-
-def test_discriminator_loss_matches_hand_computed_value():
-    fake = np.array([[-1.0], [0.5]], np.float32)
-    real = np.array([[2.0], [-0.5], [1.0]], np.float32)
-    d_fake = 1 / (1 + np.exp(-fake))
-    d_real = 1 / (1 + np.exp(-real))
-    expected = -np.mean(np.log(d_real)) - np.mean(np.log(1 - d_fake))
-    assert math.isclose(float(discriminator_loss(tf.constant(fake), tf.constant(real))), expected, rel_tol=1e-6)
-
-
-def test_losses_are_stable_for_extreme_logits():
-    huge = tf.constant([[1000.0], [-1000.0]])
-    assert math.isclose(float(generator_loss(huge)), 500.0, rel_tol=1e-6)
-    assert math.isclose(float(discriminator_loss(huge, huge)), 1000.0, rel_tol=1e-6)
 
 
 def test_minibatches_come_from_shuffled_epochs(rng):
@@ -90,12 +58,3 @@ def test_custom_losses_are_used(gaussian):
         generator_loss_fn=lambda fake: tf.constant(42.0) + 0 * tf.reduce_mean(fake),
     )
     assert outcome.generator_loss == 42.0
-
-
-def test_every_draw_of_latent_noise_is_fresh_and_repeatable():
-    from deatf_gan.training import latent_noise
-
-    draws = [latent_noise(11, draw, (64, 3), 2.0).numpy() for draw in range(4)]
-    assert all(not np.allclose(draws[i], draws[j]) for i in range(4) for j in range(i))
-    assert np.array_equal(draws[2], latent_noise(11, 2, (64, 3), 2.0).numpy())
-    assert 1.6 < np.concatenate(draws).std() < 2.4  # z ~ N(0, 2²)

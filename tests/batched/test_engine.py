@@ -13,11 +13,13 @@ import pytest
 import tensorflow as tf
 
 from deatf_gan import batched
+from deatf_gan.batched.network import Batch, LayerGenes, forward
+from deatf_gan.batched.state import ParameterLayout, Params, load_chunk
 from deatf_gan.build import build_pair
 from deatf_gan.datasets import Dataset, gaussian_1d
 from deatf_gan.evaluation import EvalContext, eval_gan
 from deatf_gan.genome import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, GANGenome, Hyperparameters, LayerGene, MLPDescriptor
-from deatf_gan.training import latent_noise, train_pair
+from deatf_gan.training import train_pair
 
 STEPS = 10
 
@@ -78,13 +80,6 @@ def test_the_genomes_cover_every_option():
     assert {g.hyperparameters.discriminator_steps for g in _genomes()} == {1, 2, 3}
 
 
-def test_noise_of_one_individual_is_the_corner_of_a_larger_draw():
-    small = latent_noise(7, 3, (16, 2), 2.0).numpy()
-    large = latent_noise(7, 3, (64, 8), 2.0).numpy()
-    assert np.array_equal(small, large[:16, :2])
-    assert not np.array_equal(small, latent_noise(7, 4, (16, 2), 2.0).numpy())
-
-
 def test_initial_weights_are_those_of_build_pair():
     dataset = gaussian_1d(samples=100)
     for seed, genome in enumerate(_genomes()):
@@ -108,7 +103,7 @@ def test_an_individual_trains_alike_in_any_call_population(trained):
     """BatchedEvaluation runs a chunk as several calls of ``call_population`` individuals in
     one superset: an individual's training depends neither on its call-mates nor on K."""
     dataset, genomes, seeds, chunk = trained
-    superset = dataclasses.replace(chunk.engine.superset, population=4)
+    superset = dataclasses.replace(chunk.superset, population=4)
     part = batched.train_chunk(genomes[-3:], seeds[-3:], dataset, STEPS, latent_stddev=2.0, superset=superset)
     np.testing.assert_allclose(part.generator_losses, chunk.generator_losses[-3:], rtol=1e-6)
     np.testing.assert_allclose(part.discriminator_losses, chunk.discriminator_losses[-3:], rtol=1e-6)
@@ -125,16 +120,16 @@ def test_an_individual_trains_alike_in_any_call_population(trained):
 
 def test_exported_weights_give_keras_models_with_the_same_outputs(trained):
     dataset, genomes, seeds, chunk = trained
-    engine, superset = chunk.engine, chunk.engine.superset
+    superset = chunk.superset
     rng = np.random.default_rng(3)
     latent = rng.normal(size=(superset.population, 50, superset.latent)).astype(np.float32)
     real = dataset.samples[rng.integers(len(dataset.samples), size=(superset.population, 50))]
     for index, genome in enumerate(genomes):
         latent[index, :, genome.hyperparameters.latent_dim :] = 0.0
-    fake_logits, real_logits = (t.numpy() for t in engine.score(tf.constant(latent), tf.constant(real)))
+    fake_logits, real_logits = (t.numpy() for t in chunk.score(tf.constant(latent), tf.constant(real)))
     for index, (genome, seed) in enumerate(zip(genomes, seeds)):
         generator, discriminator = build_pair(genome, dataset, seed)
-        generator_weights, discriminator_weights = engine.export(index, genome, dataset)
+        generator_weights, discriminator_weights = chunk.export(index, genome, dataset)
         generator.set_weights(generator_weights)
         discriminator.set_weights(discriminator_weights)
         z = latent[index, :, : genome.hyperparameters.latent_dim]
@@ -163,8 +158,8 @@ def test_one_individual_per_call_runs_its_own_network_and_matches_the_keras_path
         latent = np.zeros((1, 50, superset.latent), np.float32)
         latent[0, :, :latent_dim] = rng.normal(size=(50, latent_dim))
         real = dataset.samples[rng.integers(len(dataset.samples), size=(1, 50))]
-        fake_logits, real_logits = (t.numpy()[0] for t in chunk.engine.score(tf.constant(latent), tf.constant(real)))
-        generator_weights, discriminator_weights = chunk.engine.export(0, genome, dataset)
+        fake_logits, real_logits = (t.numpy()[0] for t in chunk.score(tf.constant(latent), tf.constant(real)))
+        generator_weights, discriminator_weights = chunk.export(0, genome, dataset)
         generator.set_weights(generator_weights)
         discriminator.set_weights(discriminator_weights)
         expected_fake = discriminator(generator(latent[0, :, :latent_dim], training=False), training=False).numpy()[:, 0]
@@ -182,12 +177,15 @@ def test_dropout_drops_the_share_of_units_it_names_and_rescales():
         Hyperparameters(batch_size=64, latent_dim=2),
     )
     superset = batched.Superset.covering([genome], dataset, None, 4, jit_compile=False)
-    engine = batched.engine_for(superset)
-    engine.load([genome], [0], dataset, 1)
-    network = engine.generator
-    network.kernels[0].assign(tf.ones_like(network.kernels[0]))  # every unit outputs sum(z) = 1 below
+    genes, state, _ = load_chunk(superset, [genome], [0], dataset, 1)
+    shape = superset.generator
+    layout = ParameterLayout(shape)
+    params = layout.unflatten_numpy(state.generator.parameters)
+    params.kernels[0][...] = 1.0  # every unit outputs sum(z) = 1 below
     x = tf.fill([4, 64, superset.latent], 1.0 / superset.latent)
-    mask, count = engine.sample_mask, tf.reduce_sum(engine.sample_mask, axis=1)
+    mask = tf.constant(genes.sample_mask)
+    count = tf.reduce_sum(mask, axis=1)
+    network = (shape, params, LayerGenes.of(shape, tf.nest.map_structure(tf.constant, genes.generator)))
     keep = []
     for draw in range(5):
         seeds, draws = tf.constant([3, 3, 4, 4], tf.int64), tf.fill([4], draw)
@@ -202,16 +200,20 @@ def test_dropout_drops_the_share_of_units_it_names_and_rescales():
 
 
 def _hidden_layer(network, x, noise, mask, count) -> np.ndarray:
-    """The first hidden layer's output, by running a copy of the network with the output layer
-    replaced by the identity on unit 0..U (a one-layer superset)."""
-    shape = dataclasses.replace(network.shape, output_dim=network.shape.units)
-    probe = batched._Network(shape, x.shape[0])
-    for source, target in zip(network.kernels[:-1] + network.biases[:-1], probe.kernels[:-1] + probe.biases[:-1]):
-        target.assign(source)
-    probe.kernels[-1].assign(tf.tile(tf.eye(shape.units)[None], [x.shape[0], 1, 1]))
-    for name in ("unit_mask", "layer_on", "activation", "bn_on", "dropout"):
-        getattr(probe, name).assign(getattr(network, name))
-    out, _ = probe.forward(x, noise is not None, mask, count, tf.ones([x.shape[0]], tf.bool), noise)
+    """The first hidden layer's output, by running the network with the output layer replaced
+    by the identity on units 0..U (a one-layer superset)."""
+    shape, params, genes = network
+    probe_shape = dataclasses.replace(shape, output_dim=shape.units)
+    identity = np.tile(np.eye(shape.units, dtype=np.float32)[None], [x.shape[0], 1, 1])
+    probe = Params(
+        [tf.constant(k) for k in params.kernels[:-1]] + [tf.constant(identity)],
+        [tf.constant(b) for b in params.biases[:-1]] + [tf.zeros([x.shape[0], shape.units])],
+        [tf.constant(g) for g in params.gammas],
+        [tf.constant(b) for b in params.betas],
+    )
+    moving = ([], [])
+    batch = Batch(mask, count, tf.ones([x.shape[0]], tf.bool)) if noise is not None else None
+    out, _ = forward(probe_shape, probe, genes, x, moving, batch, noise)
     return out.numpy()
 
 

@@ -1,0 +1,243 @@
+"""The batched evaluator's compiled functions: train a call's individuals side by side, score them.
+
+Each function is pure: it takes a call's genes and training state (``state.ChunkGenes``,
+``state.ChunkState``) as named tensors and returns the new state, so threads ("lanes")
+share one compiled function per superset shape, and nothing is kept between calls but
+the compiled code. Training follows ``deatf_gan.training.train_pair`` step for step: the
+same minibatch rows, the same latent draws (``deatf_gan.noise``), the same losses
+(``deatf_gan.losses``) and optimizer rules, so the two evaluators agree (tests/test_batched.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from deatf_gan.compiled import CompiledFunction
+from deatf_gan.batched.network import Batch, LayerGenes, forward
+from deatf_gan.batched.optimizers import Rules, apply_updates
+from deatf_gan.batched.planner import SEGMENT_STEPS, Superset, population_bucket
+from deatf_gan.batched.state import ChunkGenes, ChunkState, ParameterLayout, RoleState, export_role, load_chunk
+from deatf_gan.datasets import Dataset
+from deatf_gan.genome import GANGenome, SearchSpace
+from deatf_gan.losses import discriminator_loss, generator_loss, masked_mean
+from deatf_gan.noise import hashed_normal
+from deatf_gan.streams import DropoutStream
+
+
+class _Networks:
+    """A superset's two networks as functions of the call's genes (tensors)."""
+
+    def __init__(self, superset: Superset, genes: ChunkGenes):
+        self.superset, self.genes = superset, genes
+        self.generator_layout = ParameterLayout(superset.generator)
+        self.discriminator_layout = ParameterLayout(superset.discriminator)
+        self.generator_genes = LayerGenes.of(superset.generator, genes.generator)
+        self.discriminator_genes = LayerGenes.of(superset.discriminator, genes.discriminator)
+
+    def generate(self, z, role: RoleState, parameters=None, moving=None, batch=None, noise=None):
+        """Generated samples (and the generator's moving statistics after the call)."""
+        s = self.superset
+        params = self.generator_layout.unflatten(role.parameters if parameters is None else parameters)
+        moving = (role.moving_means, role.moving_variances) if moving is None else moving
+        out, moving = forward(s.generator, params, self.generator_genes, z, moving, batch, noise)
+        if s.output_activation == "tanh":
+            out = tf.tanh(out)
+        if s.standardize:
+            out = self.genes.data_mean + out * self.genes.data_scale
+        return out, moving
+
+    def discriminate(self, x, role: RoleState, parameters=None, moving=None, batch=None, noise=None, groups: int = 1):
+        """Logits ``[K, B]`` (and the discriminator's moving statistics after the call)."""
+        if self.superset.standardize:
+            x = (x - self.genes.data_mean) / self.genes.data_scale
+        params = self.discriminator_layout.unflatten(role.parameters if parameters is None else parameters)
+        moving = (role.moving_means, role.moving_variances) if moving is None else moving
+        logits, moving = forward(self.superset.discriminator, params, self.discriminator_genes, x, moving, batch, noise, groups)
+        return logits[..., 0], moving
+
+
+def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batches, first, last, latent_stddev):
+    """Generator updates ``first..last-1``, each after the individual's ``discriminator_steps``
+    D updates, as ``deatf_gan.training.train_pair`` does them; returns the last step's
+    ``(L_G, L_D)`` per individual and the new state, flattened (``tf.nest``).
+
+    ``batches[:, (step - first) · D + sub]`` holds sub-step ``sub``'s minibatch rows. The D
+    updates are an inner loop over the call's largest count (one copy of the update in the
+    graph); sub-step ``k`` updates only individuals with ``k <`` their steps, and only their
+    step counters advance. Each D sub-step runs the discriminator once on its fake and real
+    batches side by side. Individuals are independent, so the gradient of the summed losses
+    on individual ``k``'s parameters is that of its own loss.
+    """
+    s, nets = superset, _Networks(superset, genes)
+    sample_mask = genes.sample_mask
+    count = tf.reduce_sum(sample_mask, axis=1)
+    mean = masked_mean(sample_mask, count)
+    latent_mask = genes.latent_mask[:, None, :]
+    d_steps, seeds = genes.discriminator_steps, genes.noise_seeds
+    g_rules = Rules.of(genes.generator.learning_rate, genes.generator.optimizer)
+    d_rules = Rules.of(genes.discriminator.learning_rate, genes.discriminator.optimizer)
+    rows, cols = tf.range(s.batch)[None, :, None], tf.range(s.latent)[None, None, :]
+    # every individual takes each generator step; not tf.ones, whose constant TensorFlow names
+    # differently per process, so that each process compiled the same graph again
+    always = d_steps >= 0
+
+    def latent(draw):
+        return latent_stddev * hashed_normal(seeds[:, None, None], draw[:, None, None], rows, cols) * latent_mask
+
+    def discriminator_update(step, g_role, sub, d_loss, g_moving, d_role):
+        active = sub < d_steps
+        draw = step * (d_steps + 1) + sub
+        real = tf.gather(data, tf.gather(batches, (step - first) * s.discriminator_steps + sub, axis=1))
+        batch = Batch(sample_mask, count, active)
+        noise = (seeds, draw, DropoutStream.GENERATOR_IN_DISCRIMINATOR_STEP)
+        fake, g_moving = nets.generate(latent(draw), g_role, moving=g_moving, batch=batch, noise=noise)
+        with tf.GradientTape() as tape:
+            tape.watch(d_role.parameters)
+            streams = (DropoutStream.DISCRIMINATOR_ON_FAKE, DropoutStream.DISCRIMINATOR_ON_REAL)
+            logits, d_moving = nets.discriminate(tf.concat([fake, real], axis=1), d_role, batch=batch,
+                                                 noise=(seeds, draw, streams), groups=2)  # fmt: skip
+            loss = discriminator_loss(logits[:, : s.batch], logits[:, s.batch :], mean=mean)
+            total = tf.reduce_sum(loss)
+        grads = tape.gradient(total, d_role.parameters, unconnected_gradients="zero")
+        parameters, slots = apply_updates(d_role.parameters, d_role.slots, grads, active, d_rules)
+        return sub + 1, tf.where(active, loss, d_loss), g_moving, RoleState(parameters, slots, *d_moving)
+
+    def body(step, g_loss, d_loss, g_role: RoleState, d_role: RoleState):
+        _, d_loss, g_moving, d_role = tf.while_loop(
+            lambda sub, *_: sub < max_sub,
+            functools.partial(discriminator_update, step, g_role),
+            (tf.constant(0), d_loss, (g_role.moving_means, g_role.moving_variances), d_role),
+        )
+        draw = step * (d_steps + 1) + d_steps
+        batch = Batch(sample_mask, count, always)
+        with tf.GradientTape() as tape:
+            tape.watch(g_role.parameters)
+            g_noise = (seeds, draw, DropoutStream.GENERATOR_IN_GENERATOR_STEP)
+            fake, g_moving = nets.generate(latent(draw), g_role, moving=g_moving, batch=batch, noise=g_noise)
+            d_noise = (seeds, draw, DropoutStream.DISCRIMINATOR_IN_GENERATOR_STEP)
+            fake_logits, d_moving = nets.discriminate(fake, d_role, batch=batch, noise=d_noise)
+            g_loss = generator_loss(fake_logits, mean=mean)
+            total = tf.reduce_sum(g_loss)
+        grads = tape.gradient(total, g_role.parameters, unconnected_gradients="zero")
+        parameters, slots = apply_updates(g_role.parameters, g_role.slots, grads, always, g_rules)
+        return step + 1, g_loss, d_loss, RoleState(parameters, slots, *g_moving), d_role._replace(
+            moving_means=tuple(d_moving[0]), moving_variances=tuple(d_moving[1])
+        )
+
+    max_sub = tf.reduce_max(d_steps)
+    zero = tf.zeros([s.population])
+    _, g_loss, d_loss, g_role, d_role = tf.while_loop(
+        lambda step, *_: step < last, body, (first, zero, zero, state.generator, state.discriminator)
+    )
+    return (g_loss, d_loss, *tf.nest.flatten(ChunkState(g_role, d_role)))
+
+
+def _score_and_generate(superset: Superset, genes: ChunkGenes, state: ChunkState, latent, real):
+    """Inference-mode logits ``[K, E]`` of generated and of real held-out samples, and the
+    generated samples ``[K, E, dim]``."""
+    nets = _Networks(superset, genes)
+    fake, _ = nets.generate(latent, state.generator)
+    fake_logits, _ = nets.discriminate(fake, state.discriminator)
+    real_logits, _ = nets.discriminate(real, state.discriminator)
+    return fake_logits, real_logits, fake
+
+
+def _generate(superset: Superset, genes: ChunkGenes, state: ChunkState, latent):
+    return _Networks(superset, genes).generate(latent, state.generator)[0]
+
+
+class _CompiledFunctions:
+    """One superset's compiled functions (shared by every thread)."""
+
+    def __init__(self, superset: Superset):
+        jit, shapes = superset.jit_compile, repr(superset)
+
+        def compiled(function, name: str):
+            return CompiledFunction(functools.partial(function, superset), jit, key=f"batched.{name} {shapes}")
+
+        self.train = compiled(_train, "train")
+        self.score_and_generate = compiled(_score_and_generate, "score_and_generate")
+        self.generate = compiled(_generate, "generate")
+
+
+_FUNCTIONS: OrderedDict[Superset, _CompiledFunctions] = OrderedDict()
+_FUNCTIONS_LOCK = threading.Lock()
+MAX_SUPERSETS = 8  # compiled shapes kept per process; the least recently used beyond are freed
+
+
+def compiled_functions(superset: Superset) -> _CompiledFunctions:
+    with _FUNCTIONS_LOCK:
+        functions = _FUNCTIONS.pop(superset, None) or _CompiledFunctions(superset)
+        _FUNCTIONS[superset] = functions
+        while len(_FUNCTIONS) > MAX_SUPERSETS:
+            _FUNCTIONS.popitem(last=False)
+        return functions
+
+
+@dataclass(frozen=True)
+class TrainedChunk:
+    """A trained call: its individuals' genes and trained state, and the last step's losses."""
+
+    superset: Superset
+    genomes: tuple[GANGenome, ...]
+    genes: ChunkGenes
+    state: ChunkState
+    generator_losses: np.ndarray
+    discriminator_losses: np.ndarray
+
+    def score(self, latent, real):
+        """Inference-mode logits of generated and real held-out samples, ``[K, E]`` each."""
+        return self.score_and_generate(latent, real)[:2]
+
+    def score_and_generate(self, latent, real):
+        return compiled_functions(self.superset).score_and_generate(self.genes, self.state, latent, real)
+
+    def generate(self, latent):
+        return compiled_functions(self.superset).generate(self.genes, self.state, latent)
+
+    def export(self, index: int, genome: GANGenome, dataset: Dataset) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Member ``index``'s trained weights as ``(generator, discriminator)`` Keras weight lists."""
+        s, latent_dim = self.superset, genome.hyperparameters.latent_dim
+        return (
+            export_role(s.generator, self.state.generator, index, genome.generator, latent_dim),
+            export_role(s.discriminator, self.state.discriminator, index, genome.discriminator, dataset.dim),
+        )
+
+
+def train_chunk(
+    genomes: Sequence[GANGenome],
+    seeds: Sequence[int],
+    dataset: Dataset,
+    steps: int,
+    latent_stddev: float = 1.0,
+    space: SearchSpace | None = None,
+    jit_compile: bool = True,
+    superset: Superset | None = None,
+) -> TrainedChunk:
+    """Train every ``(genome, seed)`` pair as ``train_pair`` would, all in one compiled call
+    (in ``superset`` if given: it must cover the genomes and hold at least as many)."""
+    if superset is None:
+        superset = Superset.covering(genomes, dataset, space, population_bucket(len(genomes)), jit_compile)
+    elif len(genomes) > superset.population:
+        raise ValueError(f"{len(genomes)} genomes do not fit a superset of population {superset.population}")
+    genes, state, table = load_chunk(superset, genomes, seeds, dataset, steps)
+    genes, state = tf.nest.map_structure(tf.constant, (genes, state))
+    train = compiled_functions(superset).train
+    data, stddev = tf.constant(dataset.samples), tf.constant(latent_stddev, tf.float32)
+    rows = SEGMENT_STEPS * superset.discriminator_steps
+    g_loss = d_loss = tf.zeros([superset.population])
+    for first in range(0, steps, SEGMENT_STEPS):  # one input shape whatever the step count: no recompilation
+        segment = tf.constant(table[:, first // SEGMENT_STEPS * rows : (first // SEGMENT_STEPS + 1) * rows])
+        last = tf.constant(min(first + SEGMENT_STEPS, steps))
+        g_loss, d_loss, *flat = train(genes, state, data, segment, tf.constant(first), last, stddev)
+        state = tf.nest.pack_sequence_as(state, flat)
+    return TrainedChunk(
+        superset, tuple(genomes), genes, state, g_loss.numpy()[: len(genomes)], d_loss.numpy()[: len(genomes)]
+    )

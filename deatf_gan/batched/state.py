@@ -1,0 +1,238 @@
+"""A chunk's genes and training state as named arrays: loaded from genomes, exported as Keras weights.
+
+Every genome of a call is embedded in its role's superset (``planner.NetworkShape``):
+padded units have zero kernel columns, bias, γ and β, padded layers are switched off, and
+padded latent columns are masked. Weights and optimizer slots of ``K`` individuals are one
+flat ``[K, P]`` vector per role (``ParameterLayout`` names its pieces); the genes are
+masks and per-individual settings the compiled functions read. Loading builds these as
+NumPy arrays, and an individual's weights come back out in ``keras.Model.get_weights()``
+order, so ``deatf_gan.build`` models can hold them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from deatf_gan.batched.optimizers import OPTIMIZER_NAMES, Slots
+from deatf_gan.batched.planner import SEGMENT_STEPS, NetworkShape, Superset
+from deatf_gan.build import INITIALIZER_CLASSES, layer_seeds
+from deatf_gan.datasets import Dataset
+from deatf_gan.genome import GANGenome, MLPDescriptor
+from deatf_gan.training import training_schedule
+
+NORMALIZATION_EPSILON = 1e-7  # keras.backend.epsilon(): Normalization divides by max(sqrt(var), ε)
+
+
+class Params(NamedTuple):
+    """One role's trainable tensors per layer (hidden layers, then the output layer)."""
+
+    kernels: list
+    biases: list
+    gammas: list
+    betas: list
+
+
+class ParameterLayout:
+    """Where each weight tensor of a role's superset sits in its flat ``[K, P]`` vector:
+    kernels, then biases (hidden layers and the output layer), then γ and β of batch norm."""
+
+    def __init__(self, shape: NetworkShape):
+        inputs = [shape.input_dim] + [shape.units] * (shape.layers - 1)
+        norm = [(shape.units,)] * shape.layers if shape.batch_norm else []
+        self.groups = (
+            [(i, shape.units) for i in inputs] + [(shape.units, shape.output_dim)],
+            [(shape.units,)] * shape.layers + [(shape.output_dim,)],
+            norm,
+            list(norm),
+        )
+        self.shapes = [s for group in self.groups for s in group]
+        self.sizes = [math.prod(s) for s in self.shapes]
+        self.size = sum(self.sizes)
+
+    def _grouped(self, pieces: list) -> Params:
+        out, rest = [], list(pieces)
+        for group in self.groups:
+            out.append(rest[: len(group)])
+            rest = rest[len(group) :]
+        return Params(*out)
+
+    def unflatten(self, flat) -> Params:
+        """Per-layer views ``[K, ...]`` of a flat tensor (its gradient is then one concat)."""
+        pieces = tf.split(flat, self.sizes, axis=1)
+        return self._grouped([tf.reshape(p, [-1, *s]) for p, s in zip(pieces, self.shapes)])
+
+    def unflatten_numpy(self, flat: np.ndarray) -> Params:
+        offsets = np.cumsum([0, *self.sizes])
+        pieces = [flat[:, a:b].reshape(-1, *s) for a, b, s in zip(offsets[:-1], offsets[1:], self.shapes)]
+        return self._grouped(pieces)
+
+    @staticmethod
+    def flatten_numpy(params: Params) -> np.ndarray:
+        pieces = [p for group in params for p in group]
+        return np.concatenate([p.reshape(len(p), -1) for p in pieces], axis=1)
+
+
+class RoleGenes(NamedTuple):
+    """One role's genome as masks and settings of K individuals."""
+
+    unit_mask: np.ndarray  # [K, L, U]: 1 on each layer's own units
+    layer_on: np.ndarray  # [K, L]
+    activation: np.ndarray  # [K, L, A]: one-hot over the superset's activations
+    bn_on: np.ndarray  # [K, L]
+    dropout: np.ndarray  # [K, L] rates
+    learning_rate: np.ndarray  # [K]
+    optimizer: np.ndarray  # [K, 3]: one-hot over OPTIMIZER_NAMES
+
+
+class RoleState(NamedTuple):
+    """One role's training state: flat parameters, optimizer slots, batch norm's moving
+    statistics (one ``[K, U]`` per layer; none where the superset has no batch norm)."""
+
+    parameters: np.ndarray
+    slots: Slots
+    moving_means: tuple
+    moving_variances: tuple
+
+
+class ChunkGenes(NamedTuple):
+    """What a call's individuals are: both roles' genes, and how each trains."""
+
+    generator: RoleGenes
+    discriminator: RoleGenes
+    sample_mask: np.ndarray  # [K, B]: 1 on each individual's own minibatch rows
+    latent_mask: np.ndarray  # [K, Z]: 1 on each individual's own latent columns
+    discriminator_steps: np.ndarray  # [K] int32
+    noise_seeds: np.ndarray  # [K] int64: each individual's in-graph noise seed
+    data_mean: np.ndarray  # [dim]: the real data's standardisation (0 and 1 when off)
+    data_scale: np.ndarray
+
+
+class ChunkState(NamedTuple):
+    """What training changes."""
+
+    generator: RoleState
+    discriminator: RoleState
+
+
+def initial_weights(genome: GANGenome, dataset: Dataset, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The initial weights ``deatf_gan.build.build_pair(genome, dataset, seed)`` would have, in
+    ``get_weights()`` order, without building models: each Keras initializer called with the
+    same seed and shape (Keras 3 initializers with an integer seed are stateless)."""
+
+    def network(role: str, input_dim: int, output_dim: int) -> list[np.ndarray]:
+        descriptor = genome.network(role)
+        seeds = layer_seeds(seed, role, len(descriptor.layers))
+        values, width = [], input_dim
+        for layer, layer_seed in zip(descriptor.layers, seeds):
+            values.append(np.asarray(INITIALIZER_CLASSES[layer.initializer](seed=layer_seed)((width, layer.units))))
+            zeros, ones = np.zeros(layer.units, np.float32), np.ones(layer.units, np.float32)
+            # Dense bias, or (no bias before batch norm) gamma, beta, moving mean, moving variance
+            values += [ones, zeros, zeros, ones] if layer.batch_norm else [zeros]
+            width = layer.units
+        output = INITIALIZER_CLASSES["glorot_uniform"](seed=seeds[-1])((width, output_dim))
+        return values + [np.asarray(output), np.zeros(output_dim, np.float32)]
+
+    return network("generator", genome.hyperparameters.latent_dim, dataset.dim), network("discriminator", dataset.dim, 1)
+
+
+def load_role(shape: NetworkShape, descriptors: Sequence[MLPDescriptor], weights, input_dims, learning_rates, optimizers):
+    """``(RoleGenes, RoleState)`` of K individuals from their descriptors and Keras-ordered
+    weights; optimizer slots start at zero."""
+    k, n, u = len(descriptors), shape.layers, shape.units
+    layout = ParameterLayout(shape)
+    params = Params(*([np.zeros((k, *s), np.float32) for s in group] for group in layout.groups))
+    means = [np.zeros((k, u), np.float32) for _ in params.gammas]
+    variances = [np.ones((k, u), np.float32) for _ in params.gammas]
+    genes = RoleGenes(
+        unit_mask=np.zeros((k, n, u), np.float32),
+        layer_on=np.zeros((k, n), np.float32),
+        activation=np.zeros((k, n, len(shape.activations)), np.float32),
+        bn_on=np.zeros((k, n), np.float32),
+        dropout=np.zeros((k, n), np.float32),
+        learning_rate=np.asarray(learning_rates, np.float32),
+        optimizer=np.eye(len(OPTIMIZER_NAMES), dtype=np.float32)[[OPTIMIZER_NAMES.index(o) for o in optimizers]],
+    )
+    for i, (descriptor, values) in enumerate(zip(descriptors, weights)):
+        values, width = list(values), input_dims[i]
+        for j, layer in enumerate(descriptor.layers):
+            params.kernels[j][i, :width, : layer.units] = values.pop(0)
+            if not layer.batch_norm:
+                params.biases[j][i, : layer.units] = values.pop(0)
+            else:
+                for target in (params.gammas, params.betas, means, variances):
+                    target[j][i, : layer.units] = values.pop(0)
+            genes.unit_mask[i, j, : layer.units] = 1.0
+            genes.layer_on[i, j] = 1.0
+            genes.activation[i, j, shape.activations.index(layer.activation)] = 1.0
+            genes.bn_on[i, j] = float(layer.batch_norm)
+            genes.dropout[i, j] = layer.dropout
+            width = layer.units
+        params.kernels[-1][i, :width] = values.pop(0)
+        params.biases[-1][i] = values.pop(0)
+    flat = ParameterLayout.flatten_numpy(params)
+    slots = Slots(np.zeros_like(flat), np.zeros_like(flat), np.zeros(k, np.float32))
+    return genes, RoleState(flat, slots, tuple(means), tuple(variances))
+
+
+def load_chunk(superset: Superset, genomes: Sequence[GANGenome], seeds: Sequence[int], dataset: Dataset, steps: int):
+    """``(ChunkGenes, ChunkState, batch table)`` of a call, padded to K with copies of its
+    first member. The batch table ``[K, segments · SEGMENT_STEPS · D, batch]`` holds the rows
+    of each step's sub-step ``sub`` at ``step · D + sub`` (``D`` the superset's discriminator
+    steps), from ``training.training_schedule``, as the Keras path draws them."""
+    s, k = superset, superset.population
+    genomes = list(genomes) + [genomes[0]] * (k - len(genomes))
+    seeds = list(seeds) + [seeds[0]] * (k - len(seeds))
+    hyper = [g.hyperparameters for g in genomes]
+    initial = [initial_weights(g, dataset, seed) for g, seed in zip(genomes, seeds)]
+    optimizers = [h.optimizer for h in hyper]
+    g_genes, g_state = load_role(
+        s.generator, [g.generator for g in genomes], [w[0] for w in initial], [h.latent_dim for h in hyper],
+        [h.generator_learning_rate for h in hyper], optimizers,
+    )  # fmt: skip
+    d_genes, d_state = load_role(
+        s.discriminator, [g.discriminator for g in genomes], [w[1] for w in initial], [dataset.dim] * k,
+        [h.discriminator_learning_rate for h in hyper], optimizers,
+    )  # fmt: skip
+    table = np.zeros((k, -(-steps // SEGMENT_STEPS) * SEGMENT_STEPS, s.discriminator_steps, s.batch), np.int32)
+    noise_seeds = []
+    for i, (h, seed) in enumerate(zip(hyper, seeds)):
+        batches, noise_seed = training_schedule(len(dataset.samples), h, steps, seed)
+        table[i, :steps, : h.discriminator_steps, : h.batch_size] = batches.reshape(steps, h.discriminator_steps, h.batch_size)
+        noise_seeds.append(noise_seed)
+    if s.standardize:
+        mean = dataset.mean.astype(np.float32)
+        scale = np.maximum(np.sqrt(dataset.variance), NORMALIZATION_EPSILON).astype(np.float32)
+    else:
+        mean, scale = np.zeros(dataset.dim, np.float32), np.ones(dataset.dim, np.float32)
+    genes = ChunkGenes(
+        generator=g_genes,
+        discriminator=d_genes,
+        sample_mask=(np.arange(s.batch)[None, :] < np.array([h.batch_size for h in hyper])[:, None]).astype(np.float32),
+        latent_mask=(np.arange(s.latent)[None, :] < np.array([h.latent_dim for h in hyper])[:, None]).astype(np.float32),
+        discriminator_steps=np.array([h.discriminator_steps for h in hyper], np.int32),
+        noise_seeds=np.asarray(noise_seeds, np.int64),
+        data_mean=mean,
+        data_scale=scale,
+    )
+    return genes, ChunkState(g_state, d_state), table.reshape(k, -1, s.batch)
+
+
+def export_role(shape: NetworkShape, state: RoleState, index: int, descriptor: MLPDescriptor, input_dim: int) -> list[np.ndarray]:
+    """Individual ``index``'s weights of one role in ``keras.Model.get_weights()`` order."""
+    params = ParameterLayout(shape).unflatten_numpy(np.asarray(state.parameters)[index : index + 1])
+    means = [np.asarray(m)[index] for m in state.moving_means]
+    variances = [np.asarray(v)[index] for v in state.moving_variances]
+    values, width = [], input_dim
+    for j, layer in enumerate(descriptor.layers):
+        values.append(params.kernels[j][0, :width, : layer.units].copy())
+        if not layer.batch_norm:
+            values.append(params.biases[j][0, : layer.units].copy())
+        else:
+            values += [v[j][..., : layer.units].reshape(layer.units).copy() for v in (params.gammas, params.betas, means, variances)]
+        width = layer.units
+    return values + [params.kernels[-1][0, :width].copy(), params.biases[-1][0].copy()]
