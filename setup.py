@@ -9,13 +9,22 @@ setup(
     packages=find_packages(include=["deatf_gan", "deatf_gan.*"]),
     package_data={"deatf_gan": ["data/*.npz"]},
     python_requires=">=3.10",
-    install_requires=["cloudpickle>=2.2", "deap>=1.4", "matplotlib>=3.7", "numpy>=1.24", "PyYAML>=6.0", "scikit-learn>=1.3", "scipy>=1.10"],
+    install_requires=[
+        "cloudpickle>=2.2",
+        "deap>=1.4",
+        "matplotlib>=3.7",
+        "numpy>=1.24",
+        "PyYAML>=6.0",
+        "scikit-learn>=1.3",
+        "scipy>=1.10",
+    ],
     extras_require={
         # The CPU-only wheel: never pulls the multi-GB CUDA build.
         "cpu": ["tensorflow-cpu>=2.16,<2.22"],
         "gpu": ["tensorflow[and-cuda]>=2.16,<2.22"],
         "dask": ["dask[distributed]>=2024.1"],
-        "test": ["pytest>=7", "hypothesis>=6", "dask[distributed]>=2024.1"],
+        # ruff's formatter style may change between minor releases: pin the one the tree is formatted with.
+        "test": ["pytest>=7", "hypothesis>=6", "dask[distributed]>=2024.1", "ruff>=0.17,<0.18"],
     },
     entry_points={"console_scripts": ["deatf-gan=deatf_gan.cli:main"]},
 )

@@ -59,13 +59,19 @@ def run_once(config: str, overrides: list[str], directory: Path) -> tuple[float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="configs/gaussian_1d.yaml", help="relative to the repository root, or absolute")
+    parser.add_argument(
+        "--config", default="configs/gaussian_1d.yaml", help="relative to the repository root, or absolute"
+    )
     parser.add_argument("--evaluators", default="default,reference")
     parser.add_argument("--generations", type=int, help="override evolution.generations")
     args = parser.parse_args()
     extra = [] if args.generations is None else [f"evolution.generations={args.generations}"]
     print(f"{args.config}{'' if args.generations is None else f', {args.generations} generations'}\n")
-    print(f"{'evaluator':<10} {'seconds':>8} {'exit':>4} {'best fitness':>14} {'failed':>6} {'peak MB':>8} {'others CPU s':>12}", flush=True)
+    print(
+        f"{'evaluator':<10} {'seconds':>8} {'exit':>4} {'best fitness':>14} {'failed':>6} "
+        f"{'peak MB':>8} {'others CPU s':>12}",
+        flush=True,
+    )
     seconds = {}
     for evaluator in args.evaluators.split(","):
         with tempfile.TemporaryDirectory(prefix=f"end_to_end-{evaluator}-") as directory:

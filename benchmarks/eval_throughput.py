@@ -59,7 +59,11 @@ def case(name: str):
     """(search space, dataset, latent stddev) of a benchmark case."""
     config = load_config(ROOT / "configs" / "gaussian_1d.yaml")
     if name == "toy":
-        return config.build_search_space(), load_dataset("gaussian_1d", config.data.params, 0), config.training.latent_stddev
+        return (
+            config.build_search_space(),
+            load_dataset("gaussian_1d", config.data.params, 0),
+            config.training.latent_stddev,
+        )
     space = config.search_space
     wide = lambda network: dataclasses.replace(network, units=IntRangeConfig(16, 128))  # noqa: E731
     space = dataclasses.replace(space, generator=wide(space.generator), discriminator=wide(space.discriminator))
@@ -73,7 +77,9 @@ def run(evaluator: str, genomes, context: EvalContext, space, jit: bool, populat
     """Seconds to evaluate every genome."""
     start = time.perf_counter()
     if evaluator == "batched":
-        BatchedEvaluation(space, jit_compile=jit, population=population or None).evaluate_chunk([(g, i) for i, g in enumerate(genomes)], context)
+        BatchedEvaluation(space, jit_compile=jit, population=population or None).evaluate_chunk(
+            [(g, i) for i, g in enumerate(genomes)], context
+        )
     else:
         function = straightforward if evaluator == "straightforward" else eval_gan
         for index, genome in enumerate(genomes):
@@ -93,7 +99,10 @@ def memory_growth(evaluations: int, chunk: int, jit: bool) -> None:
         evaluation.evaluate_chunk([(space.sample(rng), done + i) for i in range(chunk)], context)
         done += chunk
         first = current_rss_mb() if first is None else first
-    print(f"RSS after {chunk} evaluations: {first:.0f} MB; after {done}: {current_rss_mb():.0f} MB; growth {current_rss_mb() - first:.0f} MB")
+    print(
+        f"RSS after {chunk} evaluations: {first:.0f} MB; after {done}: {current_rss_mb():.0f} MB; "
+        f"growth {current_rss_mb() - first:.0f} MB"
+    )
 
 
 def main() -> None:
@@ -102,12 +111,19 @@ def main() -> None:
     parser.add_argument("--evaluators", default="straightforward,keras,batched")
     parser.add_argument("--genomes", type=int, default=32)
     parser.add_argument("--jit", type=int, default=1, help="XLA for the batched evaluator (1) or a plain graph (0)")
-    parser.add_argument("--population", type=int, default=0, help="batched: individuals per compiled call (0: automatic)")
-    parser.add_argument("--memory", type=int, default=0, help="only measure RSS growth over this many batched toy evaluations")
+    parser.add_argument(
+        "--population", type=int, default=0, help="batched: individuals per compiled call (0: automatic)"
+    )
+    parser.add_argument(
+        "--memory", type=int, default=0, help="only measure RSS growth over this many batched toy evaluations"
+    )
     args = parser.parse_args()
     if args.memory:
         return memory_growth(args.memory, args.genomes, bool(args.jit))
-    print(f"{'case':<12} {'evaluator':<16} {'evals/s':>8} {'s/eval':>7} {'seconds':>8} {'RSS MB':>7} {'peak MB':>8} {'ratio':>6}")
+    print(
+        f"{'case':<12} {'evaluator':<16} {'evals/s':>8} {'s/eval':>7} {'seconds':>8} "
+        f"{'RSS MB':>7} {'peak MB':>8} {'ratio':>6}"
+    )
     per_eval: dict[tuple[str, str], dict[int, float]] = {}  # (case, evaluator) -> {steps: s/eval}
     for item in args.cases.split(","):
         name, steps = item.split("-")
@@ -115,8 +131,14 @@ def main() -> None:
         rng = np.random.default_rng(1)
         genomes = [space.sample(rng) for _ in range(args.genomes)]
         # the straightforward reference scores the generator loss; every evaluator uses that fitness
-        context = EvalContext(dataset=dataset, steps=int(steps), latent_stddev=stddev, eval_samples=1000,
-                              keep_weights=False, fitness="generator_loss")
+        context = EvalContext(
+            dataset=dataset,
+            steps=int(steps),
+            latent_stddev=stddev,
+            eval_samples=1000,
+            keep_weights=False,
+            fitness="generator_loss",
+        )
         reference = None
         for evaluator in args.evaluators.split(","):
             seconds = run(evaluator, genomes, context, space, bool(args.jit), args.population)
@@ -124,13 +146,20 @@ def main() -> None:
             reference = rate if evaluator == "straightforward" else reference
             ratio = f"{rate / reference:6.2f}" if reference else "     -"
             label = f"{evaluator}{'-xla' if evaluator == 'batched' and args.jit else ''}"
-            print(f"{item:<12} {label:<16} {rate:8.3f} {1 / rate:7.3f} {seconds:8.1f} {current_rss_mb():7.0f} {peak_rss_mb():8.0f} {ratio}", flush=True)
+            print(
+                f"{item:<12} {label:<16} {rate:8.3f} {1 / rate:7.3f} {seconds:8.1f} "
+                f"{current_rss_mb():7.0f} {peak_rss_mb():8.0f} {ratio}",
+                flush=True,
+            )
             per_eval.setdefault((name, label), {})[int(steps)] = 1 / rate
     for (name, label), times in per_eval.items():
         if len(times) >= 2:  # s/eval = overhead + steps / (steps per second)
             (s1, t1), (s2, t2) = sorted(times.items())[:2]
             per_step = (t2 - t1) / (s2 - s1)
-            print(f"{name} {label}: fixed overhead {t1 - s1 * per_step:.2f} s/eval, {1 / per_step:.0f} generator steps/s per individual")
+            print(
+                f"{name} {label}: fixed overhead {t1 - s1 * per_step:.2f} s/eval, "
+                f"{1 / per_step:.0f} generator steps/s per individual"
+            )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def main() -> None:
             fakes = [rng.normal(0.1, 1.1, size=(samples, dim)).astype(np.float32) for _ in range(k)]
             evals = [fake[:2000] for fake in fakes]
 
-            def call(seed: int) -> float:
+            def call(seed: int, real=real, fakes=fakes, evals=evals, k=k) -> float:
                 start = time.perf_counter()
                 judged_generator_losses(real, fakes, evals, list(range(seed, seed + k)))
                 return time.perf_counter() - start

@@ -70,14 +70,20 @@ def main() -> None:
         rows.append((kind, 1 if kind == "serial" else args.workers, startup, seconds, fitness == reference, others))
     serial = {row[0]: row for row in rows}.get("serial")
     print(f"{args.individuals} individuals, {args.steps} steps each (configs/gaussian_1d.yaml)\n")
-    print("| backend | workers | start-up s | evaluation s | evaluations/s | speed-up (evaluation) | speed-up (total) | same results | others' CPU s |")
+    print(
+        "| backend | workers | start-up s | evaluation s | evaluations/s | speed-up (evaluation) "
+        "| speed-up (total) | same results | others' CPU s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for kind, workers, startup, seconds, same, others in rows:
         rate = args.individuals / seconds
         steady = f"{serial[3] / seconds:.2f}×" if serial else "-"
         total = f"{(serial[2] + serial[3]) / (startup + seconds):.2f}×" if serial else "-"
         same = "yes" if same else "NO"
-        print(f"| {kind} | {workers} | {startup:.1f} | {seconds:.1f} | {rate:.2f} | {steady} | {total} | {same} | {others:.0f} |")
+        print(
+            f"| {kind} | {workers} | {startup:.1f} | {seconds:.1f} | {rate:.2f} | {steady} | {total} "
+            f"| {same} | {others:.0f} |"
+        )
 
 
 if __name__ == "__main__":

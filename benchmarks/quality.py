@@ -7,7 +7,8 @@ For each dataset (``configs/<dataset>.yaml``), fitness choice and seed, ``run`` 
 population (``--population``, ``--generations``, ``--steps`` override the config) and
 counts the training budget it spent: generator updates summed over every evaluated
 individual. With ``--budget B`` the evolved best genome is then retrained from scratch for
-the rest of B (the usual search-then-train protocol), and the budget is B. The hand-designed GAN (two 128-unit ReLU layers in each network, Adam 2e-4 for
+the rest of B (the usual search-then-train protocol), and the budget is B. The
+hand-designed GAN (two 128-unit ReLU layers in each network, Adam 2e-4 for
 both, batch 64, one discriminator update per generator update) is then trained from the
 same seed for that whole budget in one go. Both generators are measured the same way, on
 ``--samples`` fresh samples from a latent stream used neither in training nor in selection,
@@ -30,6 +31,7 @@ from deatf_gan.evaluation import EvalContext, TrainedPair, eval_gan
 from deatf_gan.evolution import evolve
 from deatf_gan.genome import GANGenome, Hyperparameters, LayerGene, MLPDescriptor
 from deatf_gan.metrics import quality_metrics
+from deatf_gan.streams import SampleStream
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,7 +59,7 @@ def fresh_quality(genome: GANGenome, generator_weights, dataset: Dataset, seed: 
     generator = build_generator(genome, dataset, seed)
     generator.set_weights(generator_weights)
     pair = TrainedPair(genome, lambda: (generator, None), dataset, None, None, seed, latent_stddev)
-    generated = pair.sample(count, stream=7)
+    generated = pair.sample(count, stream=SampleStream.UNSEEN)
     rng = np.random.default_rng([seed, 7])
     real = dataset.samples[rng.choice(len(dataset.samples), size=min(count, len(dataset.samples)), replace=False)]
     return quality_metrics(dataset.kind, real, generated, dataset.centres, dataset.mode_stddev)
@@ -89,7 +91,8 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
             raise SystemExit(f"--budget {args.budget} is not more than the evolution's {budget} steps")
         retrained, retrain_seconds = train_fully(best.genome, dataset, best.seed, args.budget - budget, latent_stddev)
         weights, seconds, budget = retrained.weights[0], seconds + retrain_seconds, args.budget
-        method = f"evolved {evaluations}×{config.training.steps} + best retrained {args.budget - evaluations * config.training.steps} ({fitness})"
+        retrained_steps = args.budget - evaluations * config.training.steps
+        method = f"evolved {evaluations}×{config.training.steps} + best retrained {retrained_steps} ({fitness})"
     else:
         weights, method = best.result.weights[0], f"evolved {evaluations}×{config.training.steps} ({fitness})"
     quality = fresh_quality(best.genome, weights, dataset, best.seed, latent_stddev, args.samples)
@@ -115,7 +118,9 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
 
 def train_fully(genome: GANGenome, dataset: Dataset, seed: int, steps: int, latent_stddev: float):
     """One training of ``steps`` generator updates (``eval_gan``), and its seconds."""
-    context = EvalContext(dataset=dataset, steps=steps, seed=seed, latent_stddev=latent_stddev, fitness="generator_loss")
+    context = EvalContext(
+        dataset=dataset, steps=steps, seed=seed, latent_stddev=latent_stddev, fitness="generator_loss"
+    )
     start = time.perf_counter()
     result = eval_gan(genome, context)
     return result, time.perf_counter() - start
@@ -138,9 +143,21 @@ def run(args) -> None:
 
 
 METRIC_COLUMNS = {
-    "mixture": [("modes_covered", "modes covered", "{:.0f}"), ("high_quality_share", "high-quality share", "{:.3f}"), ("reverse_kl", "reverse KL", "{:.3f}")],
-    "digits": [("frechet_distance", "Fréchet distance", "{:.2f}"), ("class_coverage_tvd", "class TVD", "{:.3f}"), ("mean_confidence", "confidence", "{:.3f}")],
-    "univariate": [("wasserstein_1d", "W1", "{:.3f}"), ("mean_error", "mean error", "{:.3f}"), ("stddev_error", "std error", "{:.3f}")],
+    "mixture": [
+        ("modes_covered", "modes covered", "{:.0f}"),
+        ("high_quality_share", "high-quality share", "{:.3f}"),
+        ("reverse_kl", "reverse KL", "{:.3f}"),
+    ],
+    "digits": [
+        ("frechet_distance", "Fréchet distance", "{:.2f}"),
+        ("class_coverage_tvd", "class TVD", "{:.3f}"),
+        ("mean_confidence", "confidence", "{:.3f}"),
+    ],
+    "univariate": [
+        ("wasserstein_1d", "W1", "{:.3f}"),
+        ("mean_error", "mean error", "{:.3f}"),
+        ("stddev_error", "std error", "{:.3f}"),
+    ],
 }
 
 
@@ -154,7 +171,11 @@ def report(args) -> None:
         print("|---" * (len(columns) + 4) + "|")
         for row in (r for r in rows if r["dataset"] == dataset_name):
             cells = [fmt.format(row[key]) for key, _, fmt in columns]
-            print(f"| {row['method']} | {row['seed']} | {row['budget_steps']:,} | " + " | ".join(cells) + f" | {row['seconds']:.0f} |")
+            print(
+                f"| {row['method']} | {row['seed']} | {row['budget_steps']:,} | "
+                + " | ".join(cells)
+                + f" | {row['seconds']:.0f} |"
+            )
 
 
 def main() -> None:
@@ -162,12 +183,18 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run")
     run_parser.add_argument("--datasets", nargs="+", default=["ring8", "grid25", "digits"])
-    run_parser.add_argument("--fitness", nargs="+", help="fitness choices (comma-separated for several objectives); each dataset runs those of FITNESS_CHOICES")
+    run_parser.add_argument(
+        "--fitness",
+        nargs="+",
+        help="fitness choices (comma-separated for several objectives); each dataset runs those of FITNESS_CHOICES",
+    )
     run_parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     run_parser.add_argument("--population", type=int, default=6)
     run_parser.add_argument("--generations", type=int, default=2)
     run_parser.add_argument("--steps", type=int, default=2000)
-    run_parser.add_argument("--budget", type=int, help="total steps: what evolution leaves retrains its best from scratch")
+    run_parser.add_argument(
+        "--budget", type=int, help="total steps: what evolution leaves retrains its best from scratch"
+    )
     run_parser.add_argument("--samples", type=int, default=2500)
     run_parser.add_argument("--workers", type=int, default=2)
     run_parser.add_argument("--no-baseline", action="store_true")

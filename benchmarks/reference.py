@@ -18,7 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from deatf_gan.evaluation import EvalContext, EvalResult, eval_gan
-from deatf_gan.training import discriminator_loss, generator_loss, make_optimizer
+from deatf_gan.losses import discriminator_loss, generator_loss
+from deatf_gan.training import make_optimizer
 
 
 def train_straightforward(generator, discriminator, h, context: EvalContext, rng: np.random.Generator) -> None:
@@ -30,7 +31,9 @@ def train_straightforward(generator, discriminator, h, context: EvalContext, rng
     @tf.function
     def d_step(real, z):
         with tf.GradientTape() as tape:
-            loss = discriminator_loss(discriminator(generator(z, training=True), training=True), discriminator(real, training=True))
+            loss = discriminator_loss(
+                discriminator(generator(z, training=True), training=True), discriminator(real, training=True)
+            )
         d_opt.apply(tape.gradient(loss, discriminator.trainable_variables), discriminator.trainable_variables)
         return loss
 

@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 START = float(os.environ.setdefault("DEATF_GAN_TIMELINE_START", repr(time.time())))
-EVENTS = Path(os.environ.setdefault("DEATF_GAN_TIMELINE_EVENTS", f"{tempfile.gettempdir()}/deatf-gan-timeline-{os.getpid()}.log"))
+EVENTS = Path(
+    os.environ.setdefault("DEATF_GAN_TIMELINE_EVENTS", f"{tempfile.gettempdir()}/deatf-gan-timeline-{os.getpid()}.log")
+)
 
 
 def record(event: str) -> None:
@@ -35,7 +37,9 @@ from deatf_gan import cli, runs
 
 WORKER = __name__ == "__mp_main__"
 if WORKER:
-    from deatf_gan import batched, xla_cache
+    from deatf_gan import compiled
+    from deatf_gan.batched import engine, evaluator, planner
+    from deatf_gan.runs import models
 
 record("deatf_gan imported" + (", with TensorFlow" if WORKER else ""))
 
@@ -56,12 +60,12 @@ def timed(owner, name: str, label: str) -> None:
 
 
 if WORKER:
-    timed(batched.BatchedEvaluation, "evaluate_chunk", "chunk evaluated in")
-    timed(batched._Engine, "train", f"train call ({batched.SEGMENT_STEPS} steps at most)")
-    timed(batched._Engine, "score_and_generate", "score call")
-    timed(batched, "judged_generator_losses", "judge")
-    timed(xla_cache.CompiledFunction, "_prepare", "graph loaded or traced in")
-    timed(runs, "model_files", "hall-of-fame member's model files made in")
+    timed(evaluator.BatchedEvaluation, "evaluate_chunk", "chunk evaluated in")
+    timed(evaluator, "train_chunk", f"train call ({planner.SEGMENT_STEPS} steps a segment)")
+    timed(engine.TrainedChunk, "score_and_generate", "score call")
+    timed(evaluator, "judged_generator_losses", "judge")
+    timed(compiled.CompiledFunction, "_prepare", "graph loaded or traced in")
+    timed(models, "model_files", "hall-of-fame member's model files made in")
 timed(runs.RunDirectory, "on_generation", "run directory updated in")
 
 
@@ -76,7 +80,9 @@ def summary() -> str:
             continue
         if pid in folded:
             count, total, first = folded.pop(pid)
-            rows.append((float(first), pid, f"{count} train calls, {total:.2f} s (the first ended at {float(first):.2f})"))
+            rows.append(
+                (float(first), pid, f"{count} train calls, {total:.2f} s (the first ended at {float(first):.2f})")
+            )
         rows.append((float(at), pid, event))
     rows.sort(key=lambda row: row[0])
     return "\n".join(f"{at:7.2f}  {pid:>7}  {event}" for at, pid, event in rows)

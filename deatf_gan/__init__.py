@@ -3,7 +3,7 @@
 Importing the package does not import TensorFlow (several seconds): the evolution driver,
 the config and the run directory work without it, and the processes that build or train
 networks import it when they first do. ``generator_loss`` and ``discriminator_loss`` load
-``deatf_gan.training`` (and TensorFlow) on first access.
+``deatf_gan.losses`` (and TensorFlow) on first access.
 """
 
 import importlib.util as _importlib_util
@@ -22,15 +22,16 @@ from deatf_gan.genome import GANGenome, Hyperparameters, LayerGene, MLPDescripto
 from deatf_gan.operators import CROSSOVERS, MUTATIONS
 from deatf_gan.runs import load_run, resume_run
 
-_FROM_TRAINING = ("discriminator_loss", "generator_loss")
+_FROM_LOSSES = ("discriminator_loss", "generator_loss")
 
 
 def __getattr__(name: str):
-    if name in _FROM_TRAINING:
-        from deatf_gan import training
+    if name in _FROM_LOSSES:
+        from deatf_gan import losses
 
-        return getattr(training, name)
+        return getattr(losses, name)
     raise AttributeError(f"module 'deatf_gan' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

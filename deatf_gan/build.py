@@ -1,7 +1,8 @@
 """Decoding: a genome becomes two ``keras.Model``s. Nothing else lives here.
 
 Every hidden layer is ``Dense(units, initializer) → [BatchNormalization] → activation →
-[Dropout]`` (the Dense has no bias when batch norm follows). The output layers are fixed, not evolved: the generator ends in
+[Dropout]`` (the Dense has no bias when batch norm follows). The output layers are fixed,
+not evolved: the generator ends in
 ``Dense(data_dim, dataset output activation)``, the discriminator in ``Dense(1)`` giving a
 logit. Initializer and dropout seeds derive from one integer, so a genome and a seed
 always give the same initial networks.
@@ -64,9 +65,9 @@ def build_generator(genome: GANGenome, dataset: Dataset, seed: int) -> keras.Mod
         name="generator_output",
     )(x)
     if dataset.standardize:
-        x = keras.layers.Normalization(
-            mean=dataset.mean, variance=dataset.variance, invert=True, name="to_data_units"
-        )(x)
+        x = keras.layers.Normalization(mean=dataset.mean, variance=dataset.variance, invert=True, name="to_data_units")(
+            x
+        )
     return keras.Model(latent, x, name="generator")
 
 
@@ -78,9 +79,7 @@ def build_discriminator(genome: GANGenome, dataset: Dataset, seed: int) -> keras
     if dataset.standardize:
         x = keras.layers.Normalization(mean=dataset.mean, variance=dataset.variance, name="standardize")(x)
     x = _hidden_stack(x, genome.discriminator, seeds, "discriminator")
-    logit = keras.layers.Dense(
-        1, kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1]), name="logit"
-    )(x)
+    logit = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1]), name="logit")(x)
     return keras.Model(data, logit, name="discriminator")
 
 

@@ -120,8 +120,9 @@ def command_inspect(args: argparse.Namespace) -> int:
             return 0
         for key, value in member.metrics.items():
             print(f"{key:>28}  {_cell(value)}")
-        print(f"{'lineage':>28}  born in generation {member.metrics['born']} from parents "
-              f"{member.metrics['parents'] or '(none: initial population)'} by {member.metrics['operators'] or '(sampling)'}")
+        parents = member.metrics["parents"] or "(none: initial population)"
+        operators = member.metrics["operators"] or "(sampling)"
+        print(f"{'lineage':>28}  born in generation {member.metrics['born']} from parents {parents} by {operators}")
         print("\ngenome:")
         print(member.genome.to_json())
         return 0
@@ -130,7 +131,19 @@ def command_inspect(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     quality = [key for key in QUALITY_COLUMNS if key in rows[0]]
-    headers = ["rank", "fitness", "L_G", "L_D", "acc real", "acc fake", "params G", "params D", "optimizer", "lr G", "lr D"]
+    headers = [
+        "rank",
+        "fitness",
+        "L_G",
+        "L_D",
+        "acc real",
+        "acc fake",
+        "params G",
+        "params D",
+        "optimizer",
+        "lr G",
+        "lr D",
+    ]
     headers += quality
     table = [headers] + [[_cell(row.get(key)) for key in [*INSPECT_COLUMNS[:11], *quality]] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(headers))]

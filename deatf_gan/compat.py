@@ -25,7 +25,8 @@ normalisation layers), so a legacy function trains exactly the individual's arch
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np

@@ -5,10 +5,6 @@ convert Python code for nothing (it was more than half of the batched evaluator'
 time). Tracing is one thread at a time, so traced functions are named in the same order in
 every process, which XLA's persistent cache (``deatf_gan.xla_cache``) needs to find a
 function compiled by another process; compiling and running are not serialised.
-
-Setting ``DEATF_GAN_STORED_GRAPHS=1`` also keeps traced graphs on disk
-(``deatf_gan.stored_graphs``, which uses TensorFlow's private APIs), so later processes
-skip tracing; results are the same bits either way.
 """
 
 from __future__ import annotations
@@ -19,49 +15,44 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from deatf_gan import stored_graphs
-
 _TRACING_LOCK = threading.Lock()
 
 
 class CompiledFunction:
-    """``tf.function(function, jit_compile=...)`` traced once per argument signature. With a
-    ``key`` (what the function computes, e.g. its shapes) and stored graphs turned on,
-    the traced graph of each signature is kept on disk for later processes; arguments must
-    then be tensors, arrays or (nested tuples of) them."""
+    """``tf.function(function, jit_compile=...)``, traced once per argument signature under a
+    lock; a signature that ``prepare`` traced with open dimensions serves every shape that
+    fits it (XLA still compiles each shape once)."""
 
-    def __init__(self, function: Callable, jit_compile: bool = True, key: str | None = None):
+    def __init__(self, function: Callable, jit_compile: bool = True):
         self.function = tf.function(function, jit_compile=jit_compile, reduce_retracing=True, autograph=False)
         self.jit_compile = jit_compile
-        self.key = key
-        self._prepared: dict[tuple, Callable] = {}  # argument signature -> what runs it
+        self._traced: set[tuple | None] = set()  # argument signatures this function has a trace for
 
     def __call__(self, *args):
-        if not self.jit_compile:
-            return self.function(*args)
-        signature = _signature(args)
-        run = self._prepared.get(signature)
-        if run is None:
-            with _TRACING_LOCK:  # threads arriving together trace it once
-                run = self._prepared.get(signature)
-                if run is None:
-                    run = self._prepared[signature] = self._prepare(args, signature)
-        return run(*args)
+        if self.jit_compile:
+            self._trace(args)
+        return self.function(*args)
 
-    def _prepare(self, args, signature: tuple | None) -> Callable:
-        if self.key is not None and signature is not None and stored_graphs.enabled():
-            stored = stored_graphs.load_or_store(self.function, args, self.key, signature)
-            if stored is not None:
-                return stored
-        self.function.get_concrete_function(*args)
-        return self.function
+    def prepare(self, *specs) -> None:
+        """Trace now for arguments of these ``tf.TensorSpec``s (not compiling yet). A process
+        that prepares its functions in a fixed order before anything else names them alike
+        in every run, whatever it trains first: XLA's disk cache then finds their code."""
+        if self.jit_compile:
+            self._trace(specs)
+
+    def _trace(self, args) -> None:
+        signature = _signature(args)
+        if signature not in self._traced:
+            with _TRACING_LOCK:  # threads arriving together trace it once, in one order
+                self.function.get_concrete_function(*args)  # reuses a trace that fits
+                self._traced.add(signature)
 
 
 def _signature(args) -> tuple | None:
-    """Shapes and dtypes of the arguments, or None where one is not a tensor, array or variable."""
+    """Shapes and dtypes of the arguments, or None where one is not a tensor, array, variable or spec."""
     signature = []
     for value in tf.nest.flatten(args):
-        if not isinstance(value, (tf.Tensor, tf.Variable, np.ndarray)):
+        if not isinstance(value, (tf.Tensor, tf.Variable, np.ndarray, tf.TensorSpec)):
             return None
         signature.append((tuple(value.shape), value.dtype.name))
     return tuple(signature)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -148,7 +148,9 @@ def file_data(path: str, standardize: bool = True, output_activation: str = "lin
         row, column = bad[0]
         raise DataError(f"{path}: NaN or inf at array row {row + 1}, column {column + 1} ({len(bad)} such values)")
     if output_activation == "tanh" and np.abs(data).max() > 1:
-        raise DataError(f"{path}: output_activation tanh needs data in [-1, 1] (largest magnitude {np.abs(data).max():g})")
+        raise DataError(
+            f"{path}: output_activation tanh needs data in [-1, 1] (largest magnitude {np.abs(data).max():g})"
+        )
     kind = "univariate" if data.shape[1] == 1 else "samples"
     return Dataset(
         f"file:{path}", data.astype(np.float32), output_activation=output_activation, standardize=standardize, kind=kind
@@ -161,7 +163,9 @@ def _read_npy(path: Path) -> np.ndarray:
     except (ValueError, OSError, EOFError) as error:
         raise DataError(f"{path}: not a readable numeric .npy array ({error})") from None
     if not isinstance(data, np.ndarray) or data.dtype.kind not in "iuf":
-        raise DataError(f"{path}: expected an integer or float array, got dtype {getattr(data, 'dtype', type(data).__name__)}")
+        raise DataError(
+            f"{path}: expected an integer or float array, got dtype {getattr(data, 'dtype', type(data).__name__)}"
+        )
     return data
 
 
@@ -169,7 +173,9 @@ def _read_csv(path: Path) -> np.ndarray:
     """Rows of numbers; an all-text first row is taken as a header. Errors give the line and column."""
     try:
         with open(path, newline="") as stream:
-            rows = [(line, row) for line, row in enumerate(csv.reader(stream), start=1) if any(cell.strip() for cell in row)]
+            rows = [
+                (line, row) for line, row in enumerate(csv.reader(stream), start=1) if any(cell.strip() for cell in row)
+            ]
     except (UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"{path}: not a readable text CSV file ({error})") from None
     if rows and all(_number(cell) is None for cell in rows[0][1]):

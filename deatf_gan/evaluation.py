@@ -19,8 +19,9 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class EvalContext:
     keep_weights: bool = True
     objectives: int = 1  # how many fitness values the evaluation must return
 
-    def for_seed(self, seed: int) -> "EvalContext":
+    def for_seed(self, seed: int) -> EvalContext:
         return replace(self, seed=int(seed))
 
     def build_pair(self, genome: GANGenome) -> tuple[keras.Model, keras.Model]:
@@ -115,7 +116,7 @@ class TrainedPair:
     def discriminator(self) -> keras.Model:
         return self._networks[1]
 
-    def knowing(self, **values) -> "TrainedPair":
+    def knowing(self, **values) -> TrainedPair:
         """This pair with cached properties filled in from values computed elsewhere."""
         unknown = set(values) - {"generated", "fake_logits", "judged_loss", "quality"}
         if unknown:
@@ -200,7 +201,7 @@ class EvalResult:
     @classmethod
     def failed_with(
         cls, reason: str, objectives: int = 1, seconds: float = 0.0, traceback: str | None = None
-    ) -> "EvalResult":
+    ) -> EvalResult:
         return cls(fitness=(WORST_FITNESS,) * objectives, failure=reason, seconds=seconds, traceback=traceback)
 
 
@@ -281,7 +282,9 @@ def held_out(context: EvalContext, genome: GANGenome) -> tuple[np.ndarray, np.nd
     """Latent and real samples for scoring, from a stream separate from training's."""
     rng = numpy_generator(context.seed, SeedStream.HELD_OUT)
     latent = context.latent_stddev * rng.standard_normal((context.eval_samples, genome.hyperparameters.latent_dim))
-    rows = rng.choice(len(context.dataset.samples), size=min(context.eval_samples, len(context.dataset.samples)), replace=False)
+    rows = rng.choice(
+        len(context.dataset.samples), size=min(context.eval_samples, len(context.dataset.samples)), replace=False
+    )
     return latent.astype(np.float32), context.dataset.samples[rows]
 
 
@@ -360,7 +363,9 @@ def load_function(spec: str, path: str = "evaluation.function") -> Callable:
     return function
 
 
-def resolve_evaluation(function: str | Callable | None = None, kwargs: dict | None = None, signature: str = "deatf_gan") -> Callable:
+def resolve_evaluation(
+    function: str | Callable | None = None, kwargs: dict | None = None, signature: str = "deatf_gan"
+) -> Callable:
     """The evaluation callable a run uses: ``eval_gan`` unless the config or caller names another.
 
     ``kwargs`` are bound with ``functools.partial`` (which pickles for worker processes);

@@ -17,39 +17,58 @@ whose TensorFlow settings are left alone): measured, and checked by
 ``tests/test_executors.py``, which compares whole runs across the three backends.
 
 A worker that dies (killed, out of memory) never hangs the run nor loses finished results:
-its job is run again up to ``retries`` times and then becomes a failed ``EvalResult``
-("worker died N times"). An exception raised by an evaluation is not a death: it is already
-a failed result (``evaluate_safely``), and it is never retried.
+its job is run again up to ``retries`` times and then comes back as a :class:`WorkerDied`
+record, which the caller turns into what a failed job means to it. An exception raised by
+a job function is not a death: it propagates (an evaluation catches its own errors), and it
+is never retried.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from multiprocessing import get_context, parent_process
-from typing import Callable, Iterator, Sequence
 
 import cloudpickle
 
 from deatf_gan.config import ExecutorConfig
 from deatf_gan.errors import ConfigError
-from deatf_gan.evaluation import EvalResult
+
+logger = logging.getLogger(__name__)
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
 _configured = False
 
 
+@dataclass(frozen=True)
+class WorkerDied:
+    """The result of a job whose worker died more than ``retries`` times: ``deaths`` in all."""
+
+    deaths: int
+
+    def __str__(self) -> str:
+        return f"worker died {self.deaths} times"
+
+
+# --- worker processes: set-up on start, exit with the driver -------------------------------
+
+
 def configure_worker(threads: int = 1) -> None:
-    """Size this worker's thread pools once, so ``workers`` processes on as many cores do not
-    oversubscribe them, and let its GPUs' memory grow on demand, so they can share a GPU (by
-    default TensorFlow's first process takes nearly all of it). Only worker processes call
-    this; the caller's process keeps its settings. XLA's compiled-function cache is turned on
+    """Worker set-up, once per process: ``threads`` per TensorFlow pool, GPU memory on demand.
+
+    Sized pools keep ``workers`` processes on as many cores from oversubscribing them, and
+    memory grown on demand lets them share a GPU (by default TensorFlow's first process
+    takes nearly all of it). Only worker processes call this; the caller's process keeps
+    its settings. XLA's compiled-function cache is turned on
     first (``xla_cache.enable``): the thread settings make TensorFlow read its XLA flags, and
     a flag set after that is ignored for the life of the process.
 
@@ -75,8 +94,8 @@ def configure_worker(threads: int = 1) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(threads)
         for gpu in tf.config.list_physical_devices("GPU"):
             tf.config.experimental.set_memory_growth(gpu, True)
-    except RuntimeError:
-        pass
+    except RuntimeError as error:
+        logger.warning("worker %d keeps TensorFlow's thread and GPU settings (%s)", os.getpid(), error)
 
 
 def _start_pool_worker() -> None:
@@ -100,6 +119,9 @@ def _exit_at_once() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+# --- running chunks ----------------------------------------------------------------------------
 
 
 def evaluate_chunk(function: Callable, chunk: Sequence) -> list:
@@ -204,14 +226,15 @@ def _in_order(finished: Iterator[tuple[int, list]], groups: list[list[int]]) -> 
 class _WorkerExecutor(Executor):
     """Sends chunks of jobs to worker processes; subclasses say how and what a death costs."""
 
-    def __init__(self, workers: int, retries: int, chunk_size: int | None = None, objectives: int = 1):
+    def __init__(self, workers: int, retries: int, chunk_size: int | None = None):
         super().__init__(chunk_size)
         self.workers = workers
         self.retries = retries
-        self.objectives = objectives
 
-    def _worker_died(self, deaths: int, chunk: list) -> list[EvalResult]:
-        return [EvalResult.failed_with(f"worker died {deaths} times", self.objectives) for _ in chunk]
+    @staticmethod
+    def _worker_died(deaths: int, chunk: list) -> list[WorkerDied]:
+        logger.warning("a chunk of %d job(s) killed its worker %d times; giving it up", len(chunk), deaths)
+        return [WorkerDied(deaths) for _ in chunk]
 
 
 class ProcessExecutor(_WorkerExecutor):
@@ -231,7 +254,9 @@ class ProcessExecutor(_WorkerExecutor):
     @property
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_start_pool_worker)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=get_context("spawn"), initializer=_start_pool_worker
+            )
         return self._pool
 
     def close(self) -> None:
@@ -277,6 +302,9 @@ class ProcessExecutor(_WorkerExecutor):
                     if alone and deaths[index] > self.retries:
                         yield index, self._worker_died(deaths[index], chunks[index])
                     else:
+                        logger.warning(
+                            "a worker died (chunk %d, death %d); running the chunk again alone", index, deaths[index]
+                        )
                         suspects.append(index)
         finally:
             for future in running:
@@ -287,7 +315,7 @@ class DaskExecutor(_WorkerExecutor):
     """A Dask cluster: a ``LocalCluster`` of ``workers`` one-thread processes on loopback, or
     the scheduler at ``address``. Deaths are Dask's business: the scheduler reruns a task
     whose worker died until it has killed ``allowed-failures`` + 1 workers, then raises
-    ``KilledWorker``, which becomes a failed result. The local cluster sets
+    ``KilledWorker``, which becomes a :class:`WorkerDied` record per job. The local cluster sets
     ``allowed-failures`` to ``retries``; a remote scheduler keeps its own
     ``distributed.scheduler.allowed-failures``. ``retries`` also goes to ``client.submit``,
     for errors a task raises outside the evaluation.
@@ -298,8 +326,8 @@ class DaskExecutor(_WorkerExecutor):
     since a result left in a dead worker's memory would be computed again.
     """
 
-    def __init__(self, workers: int, address: str | None, retries: int, chunk_size: int | None = None, objectives: int = 1):
-        super().__init__(workers, retries, chunk_size, objectives)
+    def __init__(self, workers: int, address: str | None, retries: int, chunk_size: int | None = None):
+        super().__init__(workers, retries, chunk_size)
         try:
             import distributed
         except ImportError:
@@ -360,11 +388,11 @@ class DaskExecutor(_WorkerExecutor):
             self.client.cancel(list(running))
 
 
-def make_executor(config: ExecutorConfig, objectives: int = 1) -> Executor:
+def make_executor(config: ExecutorConfig) -> Executor:
     """The backend the config names; ``workers: null`` means one per core."""
     if config.kind == "serial":
         return SerialExecutor(config.chunk_size)
     workers = config.workers or os.cpu_count() or 1
     if config.kind == "processes":
-        return ProcessExecutor(workers, config.retries, config.chunk_size, objectives)
-    return DaskExecutor(workers, config.address, config.retries, config.chunk_size, objectives)
+        return ProcessExecutor(workers, config.retries, config.chunk_size)
+    return DaskExecutor(workers, config.address, config.retries, config.chunk_size)

@@ -30,6 +30,7 @@ JUDGE_UNITS = (64, 64)
 JUDGE_LEARNING_RATE = 1e-3
 JUDGE_STEPS = 1000
 JUDGE_BATCH = 128
+JUDGE_GROUP = 4  # judges per compiled call (more than one: XLA compiles a lone judge's matmuls unbatched)
 
 
 def _glorot(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
@@ -90,7 +91,7 @@ def _trainer_for(dim: int, count: int):
     batched matmuls and op-by-op dispatch cost 2-2.6× as much per judge on 1-dim data and
     1-1.4× on 64-dim data, while the first call (trace, plus compile) takes about as long.
     """
-    return CompiledFunction(_train, key="judge._train")
+    return CompiledFunction(_train)
 
 
 def _initial_params(rngs: Sequence[np.random.Generator], dim: int) -> list[np.ndarray]:
@@ -128,17 +129,24 @@ def judged_generator_losses(
     for name, fakes in (("fakes_train", fakes_train), ("fakes_eval", fakes_eval)):
         shapes = sorted({tuple(np.shape(fake)) for fake in fakes})
         if len(shapes) != 1 or len(shapes[0]) != 2 or shapes[0][1] != real.shape[1]:
-            raise ValueError(f"{name} must all have one shape [n, {real.shape[1]}] (the real data's width); got {shapes}")
-    padded = max(2, 1 << (count - 1).bit_length())
-    if padded != count:
-        # K is padded to a power of two (copies of the first judge), so a run compiles a few
-        # shapes, not one per chunk size; and never 1: XLA compiles a lone judge's matmuls
-        # unbatched, with other round-off than in any batch of two or more.
-        extra = padded - count
-        scores = judged_generator_losses(
-            real, [*fakes_train, *[fakes_train[0]] * extra], [*fakes_eval, *[fakes_eval[0]] * extra], [*seeds, *[seeds[0]] * extra], steps
-        )
-        return scores[:count]
+            raise ValueError(
+                f"{name} must all have one shape [n, {real.shape[1]}] (the real data's width); got {shapes}"
+            )
+    if count != JUDGE_GROUP:
+        # judges train in calls of JUDGE_GROUP, the last padded with copies of its first judge:
+        # one compiled shape whatever the chunk, so a judge's bits never depend on its chunk
+        scores = []
+        for first in range(0, count, JUDGE_GROUP):
+            group = slice(first, first + JUDGE_GROUP)
+            extra = JUDGE_GROUP - len(seeds[group])
+            scores += judged_generator_losses(
+                real,
+                [*fakes_train[group], *[fakes_train[first]] * extra],
+                [*fakes_eval[group], *[fakes_eval[first]] * extra],
+                [*seeds[group], *[seeds[first]] * extra],
+                steps,
+            )[: JUDGE_GROUP - extra]
+        return scores
     spread = real.std(axis=0)
     mean, std = real.mean(axis=0), np.maximum(spread, 1e-2 * spread.max() + 1e-12)
 
@@ -149,7 +157,7 @@ def judged_generator_losses(
     params = [tf.constant(p) for p in _initial_params(rngs, real.shape[1])]
     real_batches = np.stack([rng.integers(len(real), size=(steps, JUDGE_BATCH)) for rng in rngs], axis=1)
     fake_batches = np.stack([rng.integers(len(fakes_train[0]), size=(steps, JUDGE_BATCH)) for rng in rngs], axis=1)
-    losses = _trainer_for(real.shape[1], count)(
+    losses = _trainer_for(real.shape[1], JUDGE_GROUP)(
         params,
         standardise(real),
         standardise(fakes_train),
@@ -158,6 +166,22 @@ def judged_generator_losses(
         standardise(fakes_eval),
     )
     return [float(loss) for loss in losses.numpy()]
+
+
+def prepare(dim: int, real_rows: int, train_rows: int, eval_rows: int, steps: int = JUDGE_STEPS) -> None:
+    """Trace the judges' training function for these shapes now (``compiled.CompiledFunction.prepare``)."""
+    spec = tf.TensorSpec
+    shapes = [dim, *JUDGE_UNITS, 1]
+    params = [spec([JUDGE_GROUP, a, b], tf.float32) for a, b in zip(shapes[:-1], shapes[1:])]
+    params += [spec([JUDGE_GROUP, 1, b], tf.float32) for b in shapes[1:]]
+    _trainer_for(dim, JUDGE_GROUP).prepare(
+        params,
+        spec([real_rows, dim], tf.float32),
+        spec([JUDGE_GROUP, train_rows, dim], tf.float32),
+        spec([steps, JUDGE_GROUP, JUDGE_BATCH], tf.int32),
+        spec([steps, JUDGE_GROUP, JUDGE_BATCH], tf.int32),
+        spec([JUDGE_GROUP, eval_rows, dim], tf.float32),
+    )
 
 
 def judged_generator_loss(

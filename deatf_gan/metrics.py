@@ -180,7 +180,9 @@ def class_coverage_tvd(generated: np.ndarray, reference: np.ndarray | None = Non
         labels = reference.dtype.kind in "iu"
         expected = np.bincount(reference, minlength=classes) if labels else reference.astype(np.float64)
         if expected.shape != (classes,):
-            raise ValueError(f"reference: expected integer labels or {classes} class frequencies, got {reference.shape}")
+            raise ValueError(
+                f"reference: expected integer labels or {classes} class frequencies, got {reference.shape}"
+            )
         expected = expected / expected.sum()
     predicted = classifier.probabilities(generated).argmax(axis=1)
     observed = np.bincount(predicted, minlength=classes) / max(len(predicted), 1)
@@ -193,9 +195,15 @@ def mean_confidence(generated: np.ndarray) -> float:
 
 
 WORST = {
-    "wasserstein_1d": math.inf, "mean_error": math.inf, "stddev_error": math.inf,
-    "modes_covered": 0.0, "high_quality_share": 0.0, "reverse_kl": math.inf,
-    "frechet_distance": math.inf, "class_coverage_tvd": 1.0, "mean_confidence": 0.0,
+    "wasserstein_1d": math.inf,
+    "mean_error": math.inf,
+    "stddev_error": math.inf,
+    "modes_covered": 0.0,
+    "high_quality_share": 0.0,
+    "reverse_kl": math.inf,
+    "frechet_distance": math.inf,
+    "class_coverage_tvd": 1.0,
+    "mean_confidence": 0.0,
 }
 """What a generator whose samples hold NaN or inf (or no sample at all) scores: unbounded
 distances are inf (the caller fails the individual), bounded measures take their worst value.
@@ -211,8 +219,9 @@ METRIC_NAMES = {
 """The keys :func:`quality_metrics` returns for each kind of data."""
 
 
-def quality_metrics(kind: str, real: np.ndarray, generated: np.ndarray,
-                    centres: np.ndarray | None = None, stddev: float | None = None) -> dict[str, float]:
+def quality_metrics(
+    kind: str, real: np.ndarray, generated: np.ndarray, centres: np.ndarray | None = None, stddev: float | None = None
+) -> dict[str, float]:
     """The measures of :data:`METRIC_NAMES` for one kind of data, as plain floats.
 
     ``mixture`` needs ``centres`` and ``stddev``. ``samples`` (data with no known structure)

@@ -8,8 +8,8 @@ Users add their own with ``@MUTATIONS.register("name")`` / ``@CROSSOVERS.registe
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
 
 import numpy as np
 

@@ -6,8 +6,8 @@ per step from the individual's noise seed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import keras
 import numpy as np
@@ -17,7 +17,6 @@ from deatf_gan.datasets import Dataset
 from deatf_gan.genome import Hyperparameters
 from deatf_gan.losses import discriminator_loss, generator_loss
 from deatf_gan.noise import latent_noise
-
 
 _OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -39,7 +38,9 @@ def minibatch_indices(n_samples: int, batch_size: int, count: int, rng: np.rando
     return order.reshape(count, batch_size).astype(np.int32)
 
 
-def training_schedule(n_samples: int, hyperparameters: Hyperparameters, steps: int, seed: int) -> tuple[np.ndarray, int]:
+def training_schedule(
+    n_samples: int, hyperparameters: Hyperparameters, steps: int, seed: int
+) -> tuple[np.ndarray, int]:
     """The minibatch rows (``steps · discriminator_steps`` batches) and the noise seed of one
     individual, both from ``default_rng(seed)``; shared with ``deatf_gan.batched``."""
     rng = np.random.default_rng(seed)
@@ -115,7 +116,5 @@ def train_pair(
         return g_loss, d_loss
 
     compiled = tf.function(loop, jit_compile=jit_compile, reduce_retracing=True)
-    g_loss, d_loss = compiled(
-        tf.constant(dataset.samples), tf.constant(batches), tf.constant(steps, tf.int32)
-    )
+    g_loss, d_loss = compiled(tf.constant(dataset.samples), tf.constant(batches), tf.constant(steps, tf.int32))
     return TrainingOutcome(float(g_loss), float(d_loss), steps)

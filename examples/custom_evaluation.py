@@ -17,7 +17,9 @@ import numpy as np
 from deatf_gan import EvalContext, EvalResult, GANGenome, IndividualFailed
 
 
-def moment_matching(genome: GANGenome, context: EvalContext, samples: int = 5000, max_parameters: int = 5000) -> EvalResult:
+def moment_matching(
+    genome: GANGenome, context: EvalContext, samples: int = 5000, max_parameters: int = 5000
+) -> EvalResult:
     """Train the pair as eval_gan does, then score |mean error| + |std error| of generated samples."""
     generator, discriminator = context.build_pair(genome)
     if generator.count_params() > max_parameters:

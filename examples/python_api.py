@@ -7,15 +7,15 @@ call ``evolve``, and read the hall of fame. A fitness measure is any function of
 trained pair that returns a number to minimise; register it to name it in a config.
 """
 
-
 import deatf_gan
 from deatf_gan.evaluation import FITNESSES
+from deatf_gan.streams import SampleStream
 
 
 @FITNESSES.register("moment_error")
 def moment_error(pair) -> float:
     """|mean error| + |std error| of 10,000 generated samples against the real data."""
-    samples = pair.sample(10_000, stream=7)
+    samples = pair.sample(10_000, stream=SampleStream.UNSEEN)
     real = pair.dataset.samples
     return float(abs(samples.mean() - real.mean()) + abs(samples.std() - real.std()))
 

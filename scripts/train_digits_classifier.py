@@ -82,7 +82,7 @@ def train(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
     for _ in range(EPOCHS):
         order = rng.permutation(len(x))
         for start in range(0, len(x), BATCH_SIZE):
-            batch = order[start:start + BATCH_SIZE]
+            batch = order[start : start + BATCH_SIZE]
             step += 1
             for p, g, m, v in zip(parameters, gradients(parameters, x[batch], y[batch]), first, second):
                 m *= 0.9
@@ -102,8 +102,9 @@ def main() -> None:
     x_train, x_test, y_train, y_test = split(images, labels)
     parameters = train(x_train, y_train)
     stored = [p.astype(np.float32) for p in parameters]
-    print(f"train accuracy {accuracy(stored, x_train, y_train):.4f}, "
-          f"test accuracy {accuracy(stored, x_test, y_test):.4f}")
+    print(
+        f"train accuracy {accuracy(stored, x_train, y_train):.4f}, test accuracy {accuracy(stored, x_test, y_test):.4f}"
+    )
     class_distribution = np.bincount(labels, minlength=LAYERS[-1]) / len(labels)
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(

@@ -25,7 +25,14 @@ def rng():
 
 def small_genome(**hyper) -> GANGenome:
     """A plain, known-good pair: one 16-unit ReLU layer each, Adam."""
-    settings = dict(generator_learning_rate=2e-3, discriminator_learning_rate=2e-3, optimizer="adam", batch_size=64, latent_dim=2, discriminator_steps=1)
+    settings = dict(
+        generator_learning_rate=2e-3,
+        discriminator_learning_rate=2e-3,
+        optimizer="adam",
+        batch_size=64,
+        latent_dim=2,
+        discriminator_steps=1,
+    )
     settings.update(hyper)
     return GANGenome(
         generator=MLPDescriptor((LayerGene(16, "relu", "he_uniform"),)),

@@ -6,9 +6,9 @@ It lives in an importable module (not in a test) so that worker processes can lo
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from deatf_gan.evaluation import eval_gan
 

@@ -26,13 +26,23 @@ def test_generator_has_the_layers_the_genome_says(gaussian):
     assert generator.input_shape == (None, 3)
     assert generator.output_shape == (None, 1)
     assert _kinds(generator) == [
-        "InputLayer", "Dense", "BatchNormalization", "Activation", "Dropout", "Dense", "Activation", "Dense", "Normalization",
+        "InputLayer",
+        "Dense",
+        "BatchNormalization",
+        "Activation",
+        "Dropout",
+        "Dense",
+        "Activation",
+        "Dense",
+        "Normalization",
     ]
     dense = [layer for layer in generator.layers if isinstance(layer, keras.layers.Dense)]
     assert [layer.units for layer in dense] == [12, 5, 1]
     assert isinstance(dense[0].kernel_initializer, keras.initializers.HeNormal)
     assert isinstance(dense[1].kernel_initializer, keras.initializers.LecunUniform)
-    activations = [layer.get_config()["activation"] for layer in generator.layers if isinstance(layer, keras.layers.Activation)]
+    activations = [
+        layer.get_config()["activation"] for layer in generator.layers if isinstance(layer, keras.layers.Activation)
+    ]
     assert activations == ["tanh", "elu"]
     dropout = [layer.rate for layer in generator.layers if isinstance(layer, keras.layers.Dropout)]
     assert dropout == [0.25]

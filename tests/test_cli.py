@@ -24,7 +24,9 @@ def test_bad_config_exits_2_naming_the_key(path, capsys, tmp_path):
 def test_bad_config_on_the_real_command_line_has_no_traceback(tmp_path):
     bad = Path(__file__).parent / "bad_configs" / "negative_population.yaml"
     done = subprocess.run(
-        [sys.executable, "-m", "deatf_gan", "run", str(bad), "--out", str(tmp_path / "r")], capture_output=True, text=True
+        [sys.executable, "-m", "deatf_gan", "run", str(bad), "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2
     assert "evolution.population" in done.stderr and "Traceback" not in done.stderr
@@ -49,7 +51,12 @@ def test_run_writes_a_loadable_hall_of_fame(finished_run):
     assert [p.name for p in ranks] == ["rank_1", "rank_2"]
     previous = -np.inf
     for rank in ranks:
-        assert {p.name for p in rank.iterdir()} == {"genome.json", "generator.keras", "discriminator.keras", "metrics.json"}
+        assert {p.name for p in rank.iterdir()} == {
+            "genome.json",
+            "generator.keras",
+            "discriminator.keras",
+            "metrics.json",
+        }
         genome = json.loads((rank / "genome.json").read_text())
         metrics = json.loads((rank / "metrics.json").read_text())
         assert metrics["fitness"][0] >= previous

@@ -16,7 +16,9 @@ from deatf_gan.genome import GANGenome, Hyperparameters, LayerGene, MLPDescripto
 GENOME = GANGenome(
     generator=MLPDescriptor((LayerGene(12, "relu", "he_uniform"), LayerGene(5, "tanh", "glorot_uniform"))),
     discriminator=MLPDescriptor((LayerGene(7, "elu", "glorot_normal", dropout=0.1, batch_norm=True),)),
-    hyperparameters=Hyperparameters(batch_size=32, latent_dim=3, generator_learning_rate=2e-3, discriminator_learning_rate=2e-3),
+    hyperparameters=Hyperparameters(
+        batch_size=32, latent_dim=3, generator_learning_rate=2e-3, discriminator_learning_rate=2e-3
+    ),
 )
 
 BUILT: dict = {}  # what the last legacy call built and received, for the assertions
@@ -56,7 +58,7 @@ def legacy_gan_eval(nets, train_inputs, train_outputs, batch_size, iters, test_i
     BUILT.update(train=(train_inputs, train_outputs), test=(test_inputs, test_outputs))
     noise = np.random.normal(size=(len(test_outputs["o0"]), noise_size)).astype("float32")
     fake_out = d_model(g_model(noise, training=False), training=False)
-    return _logit_loss(fake_out, tf.ones_like(fake_out)).numpy(),
+    return (_logit_loss(fake_out, tf.ones_like(fake_out)).numpy(),)
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deatf_gan import stored_graphs, xla_cache
+from deatf_gan import xla_cache
 from deatf_gan.compiled import CompiledFunction
 
 
 def _pure_step(weights, x):
     """A pure compiled function with a loop: values in, values out."""
-    _, total = tf.while_loop(lambda i, t: i < 3, lambda i, t: (i + 1, t + tf.reduce_sum(tf.tanh(weights * x))), (0, 0.0))
+    _, total = tf.while_loop(
+        lambda i, t: i < 3, lambda i, t: (i + 1, t + tf.reduce_sum(tf.tanh(weights * x))), (0, 0.0)
+    )
     return total, weights + x
 
 
 def test_a_function_is_traced_once_per_signature_and_matches_eager_execution():
-    function = CompiledFunction(_pure_step, key="pure step")
+    function = CompiledFunction(_pure_step)
     weights, x = tf.constant([0.5, -0.25]), tf.constant([1.0, 2.0])
     total, summed = function(weights, x)
     function(weights + 1.0, x)
@@ -31,39 +33,52 @@ def test_a_function_is_traced_once_per_signature_and_matches_eager_execution():
     assert summed.numpy().tolist() == [1.5, 1.75]
 
 
-TRAIN_A_TOY_CHUNK = """
+def test_a_prepared_trace_with_an_open_dimension_serves_every_shape():
+    function = CompiledFunction(_pure_step)
+    spec = tf.TensorSpec([None], tf.float32)
+    function.prepare(spec, spec)
+    short, longer = function(tf.ones([2]), tf.ones([2])), function(tf.ones([5]), tf.ones([5]))
+    assert function.function.experimental_get_tracing_count() == 1
+    assert longer[1].numpy().tolist() == [2.0] * 5 and float(short[0]) == pytest.approx(6 * np.tanh(1.0))
+
+
+EVALUATE_A_TOY_CHUNK = """
 import sys
 import numpy as np
-import pytest
-from deatf_gan import batched, xla_cache
+from deatf_gan import xla_cache
+from deatf_gan.batched import BatchedEvaluation
 from deatf_gan.config import load_config
 from deatf_gan.datasets import load_dataset
+from deatf_gan.evaluation import EvalContext
 xla_cache.enable()
 config = load_config(sys.argv[1])
 space = config.build_search_space()
 dataset = load_dataset("gaussian_1d", config.data.params, 0)
-genomes = [space.sample(np.random.default_rng(seed)) for seed in range(4)]
-batched.train_chunk(genomes, [0, 1, 2, 3], dataset, 10, space=space)
+seeds = [int(seed) for seed in sys.argv[2].split(",")]
+jobs = [(space.sample(np.random.default_rng(seed)), seed) for seed in seeds]
+context = EvalContext(dataset=dataset, steps=10, latent_stddev=2.0, eval_samples=1000, fitness="generator_loss")
+BatchedEvaluation(space, lanes=1).evaluate_chunk(jobs, context)
 """
 
 
-@pytest.mark.parametrize("stored", ["0", "1"])
-def test_a_later_process_finds_the_compiled_training_code(tmp_path, stored):
-    """The first process compiles; the next, with or without stored graphs, must find the
-    compiled code on disk, not compile it again (a folded constant named differently in each
-    process once made it miss)."""
+@pytest.mark.slow
+def test_a_later_process_finds_the_compiled_code_whatever_it_trains_first(tmp_path):
+    """The first process compiles; the next meets the same shapes in another order (its first
+    genome has another batch bucket, and other initial weights are drawn first) and must
+    find every compiled function on disk, not compile again: traced in another order, the
+    functions would be named apart, and the names reach the compiled code."""
     env = {name: value for name, value in os.environ.items() if name != "TF_XLA_FLAGS"}  # this process's cache
-    env.update({xla_cache.SETTING: str(tmp_path), "TF_NUM_INTRAOP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
-                stored_graphs.SETTING: stored})
+    env.update({xla_cache.SETTING: str(tmp_path), "TF_NUM_INTRAOP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
     config = Path(__file__).resolve().parent.parent / "configs" / "gaussian_1d.yaml"
 
-    def train_and_list_compiled() -> list[str]:
-        subprocess.run([sys.executable, "-c", TRAIN_A_TOY_CHUNK, str(config)], env=env, check=True, timeout=600)
+    def evaluate_and_list_compiled(seeds: str) -> list[str]:
+        command = [sys.executable, "-c", EVALUATE_A_TOY_CHUNK, str(config), seeds]
+        subprocess.run(command, env=env, check=True, timeout=600)
         return sorted(path.name for path in tmp_path.glob("xla_compile_cache*"))
 
-    traced = train_and_list_compiled()
-    assert len(list(tmp_path.glob("graph-*.pb"))) == int(stored) and len(traced) == 1
-    assert train_and_list_compiled() == traced
+    compiled = evaluate_and_list_compiled("8,0")  # batch buckets 64 (trained first) and 32
+    assert len(compiled) == 4  # the training and scoring functions of each bucket
+    assert evaluate_and_list_compiled("8") == compiled  # bucket 32 alone, other weights drawn first
 
 
 RUN_IN_A_WORKER = """
@@ -90,8 +105,14 @@ def test_a_run_with_workers_keeps_tensorflow_out_of_the_driver_and_its_compiled_
     path.write_text(yaml.safe_dump(config))
     env = {name: value for name, value in os.environ.items() if name != "TF_XLA_FLAGS"}
     env.update({xla_cache.SETTING: str(tmp_path / "cache"), "TF_CPP_MIN_LOG_LEVEL": "2"})
-    done = subprocess.run([sys.executable, "-c", RUN_IN_A_WORKER, str(path), str(tmp_path / "run")],
-                          check=False, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_IN_A_WORKER, str(path), str(tmp_path / "run")],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     assert "tensorflow in the driver: False" in done.stdout
     assert list((tmp_path / "cache").glob("xla_compile_cache*"))

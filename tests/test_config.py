@@ -40,7 +40,9 @@ def test_bad_config_is_rejected_naming_the_key(path):
 
 
 def test_overrides_set_nested_values():
-    raw = apply_overrides({"evolution": {"population": 4}}, ["evolution.generations=7", "search_space.generator.activations=[relu, tanh]"])
+    raw = apply_overrides(
+        {"evolution": {"population": 4}}, ["evolution.generations=7", "search_space.generator.activations=[relu, tanh]"]
+    )
     config = config_from_dict(raw)
     assert config.evolution.generations == 7 and config.evolution.population == 4
     assert config.search_space.generator.activations == ("relu", "tanh")
@@ -54,7 +56,9 @@ def test_bad_override_is_a_config_error():
 
 
 def test_yaml_scientific_notation_without_dot_is_a_number():
-    config = config_from_dict(yaml.safe_load("search_space: {hyperparameters: {generator_learning_rate: {min: 1e-5, max: 1e-2}}}"))
+    config = config_from_dict(
+        yaml.safe_load("search_space: {hyperparameters: {generator_learning_rate: {min: 1e-5, max: 1e-2}}}")
+    )
     assert config.search_space.hyperparameters.generator_learning_rate.min == 1e-5
 
 

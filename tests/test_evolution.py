@@ -4,10 +4,11 @@ import math
 import numpy as np
 import pytest
 
-from deatf_gan.config import config_from_dict
 from deatf_gan.batched import BatchedEvaluation
+from deatf_gan.config import config_from_dict
 from deatf_gan.evaluation import EvalContext, EvalResult, eval_gan
-from deatf_gan.evolution import ChunkedJob, Hook, default_evaluation, evolve
+from deatf_gan.evaluators import ChunkedJob, default_evaluation
+from deatf_gan.evolution import Hook, evolve
 from tests.conftest import TINY_RUN
 
 
@@ -38,7 +39,9 @@ def test_the_default_job_estimates_its_cost_from_the_genome_for_balanced_chunks(
     genome = config.build_search_space().sample(np.random.default_rng(0))
 
     def with_training(batch_size, discriminator_steps):
-        hyper = dataclasses.replace(genome.hyperparameters, batch_size=batch_size, discriminator_steps=discriminator_steps)
+        hyper = dataclasses.replace(
+            genome.hyperparameters, batch_size=batch_size, discriminator_steps=discriminator_steps
+        )
         return (dataclasses.replace(genome, hyperparameters=hyper), 0)
 
     job = ChunkedJob(default_evaluation(config), context)
@@ -48,6 +51,7 @@ def test_the_default_job_estimates_its_cost_from_the_genome_for_balanced_chunks(
     assert ChunkedJob(eval_gan, context).job_cost(with_training(32, 1)) is None  # no estimate: chunks by count
 
 
+@pytest.mark.slow
 def test_batched_and_keras_evaluators_agree_on_a_short_run():
     """Same individuals, seeds and training on both paths: their fitness agrees to round-off
     (without dropout, whose masks the two paths draw differently). Over 10 steps, the
@@ -148,6 +152,7 @@ def test_evaluate_may_return_a_result_record():
     assert result.hall_of_fame[0].fitness.valid
 
 
+@pytest.mark.slow
 def test_multi_objective_quality_run_on_the_ring(tmp_path):
     """Two quality metrics as fitness with NSGA-II; the metrics reach the run directory and
     the plot marks the mode centres."""

@@ -70,9 +70,12 @@ def test_worker_processes_give_the_serial_run_to_the_last_bit(serial_run):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.slow
 def test_dead_workers_are_retried_and_broken_evaluations_are_not(kind, tmp_path):
     killer, broken, killed_once = _seed(0), _seed(2), _seed(3)  # killed_once is in generation 1, never beside killer
-    disturbed = Misbehaving(str(tmp_path / "a"), kill_once=killed_once, kill_always=killer, raises=(broken,), evaluate=units_score)
+    disturbed = Misbehaving(
+        str(tmp_path / "a"), kill_once=killed_once, kill_always=killer, raises=(broken,), evaluate=units_score
+    )
     undisturbed = Misbehaving(str(tmp_path / "b"), raises=(killer, broken), evaluate=units_score)
     for evaluation in (disturbed, undisturbed):
         Path(evaluation.directory).mkdir()
@@ -120,6 +123,7 @@ class CostedChunks:
         return [(job, tuple(jobs)) for job in jobs]
 
 
+@pytest.mark.slow
 def test_chunks_of_a_function_that_estimates_costs_cost_alike_and_results_keep_job_order():
     with make_executor(ExecutorConfig(kind="processes", workers=2)) as executor:
         results = list(executor.map(CostedChunks(), range(8)))
@@ -142,7 +146,9 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 def test_workers_exit_when_the_driver_is_killed(tmp_path):
     with open(tmp_path / "workers", "w") as out:  # not a pipe: a worker left behind would hold it open
-        done = subprocess.run([sys.executable, "-c", DRIVER_THAT_DIES], stdout=out, stderr=subprocess.DEVNULL, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", DRIVER_THAT_DIES], stdout=out, stderr=subprocess.DEVNULL, timeout=120
+        )
     workers = [int(pid) for pid in (tmp_path / "workers").read_text().split()]
     assert done.returncode == -signal.SIGKILL and len(workers) == 1
 

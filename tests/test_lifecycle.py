@@ -110,11 +110,22 @@ def _slow_config(tmp_path, log):
 
 def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     reference_log, killed_log = tmp_path / "reference.txt", tmp_path / "killed.txt"
-    assert main(["run", str(_slow_config(tmp_path, reference_log)), "--out", str(tmp_path / "reference"), "--quiet"]) == 0
+    assert (
+        main(["run", str(_slow_config(tmp_path, reference_log)), "--out", str(tmp_path / "reference"), "--quiet"]) == 0
+    )
 
     run = tmp_path / "killed"
     process = subprocess.Popen(
-        [sys.executable, "-m", "deatf_gan", "run", str(_slow_config(tmp_path, killed_log)), "--out", str(run), "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "deatf_gan",
+            "run",
+            str(_slow_config(tmp_path, killed_log)),
+            "--out",
+            str(run),
+            "--quiet",
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -150,7 +161,9 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
 
 def test_resume_can_extend_a_finished_run(tmp_path):
     config = _write(tmp_path, _raw(function="tests.evaluations:units_score"))
-    assert main(["run", str(config), "--out", str(tmp_path / "short"), "--quiet", "--set", "evolution.generations=2"]) == 0
+    assert (
+        main(["run", str(config), "--out", str(tmp_path / "short"), "--quiet", "--set", "evolution.generations=2"]) == 0
+    )
     assert main(["resume", str(tmp_path / "short"), "--generations", "4", "--quiet"]) == 0
     assert main(["run", str(config), "--out", str(tmp_path / "long"), "--quiet"]) == 0
     short, long = load_run(tmp_path / "short"), load_run(tmp_path / "long")
@@ -206,12 +219,14 @@ def test_load_run_gives_config_logbook_and_lazy_models(finished_run):
 def test_inspect_table_json_and_rank(finished_run, capsys):
     assert main(["inspect", str(finished_run)]) == 0
     table = capsys.readouterr().out
-    assert "fitness" in table and "rank 1: generator" in table and "→" in table or " relu" in table
+    assert "fitness" in table and "rank 1: generator" in table and ("→" in table or " relu" in table)
     assert "wasserstein_1d" in table.splitlines()[0]  # the quality metrics of 1-D data
     assert main(["inspect", str(finished_run), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["rank"] for row in rows] == [1, 2]
-    assert {"fitness", "generator", "discriminator", "optimizer", "generator_parameters", "wasserstein_1d"} <= set(rows[0])
+    assert {"fitness", "generator", "discriminator", "optimizer", "generator_parameters", "wasserstein_1d"} <= set(
+        rows[0]
+    )
     assert main(["inspect", str(finished_run), "--rank", "2", "--json"]) == 0
     member = json.loads(capsys.readouterr().out)
     assert member["rank"] == 2 and "parents" in member and "operators" in member and "born" in member
@@ -245,7 +260,10 @@ def test_sample_png_grid_for_image_data(tmp_path):
     images = np.random.default_rng(0).uniform(-1, 1, size=(200, 16)).astype(np.float32)
     np.save(tmp_path / "images.npy", images)
     raw = copy.deepcopy(TINY_RUN)
-    raw["data"] = {"name": "file", "params": {"path": str(tmp_path / "images.npy"), "standardize": False, "output_activation": "tanh"}}
+    raw["data"] = {
+        "name": "file",
+        "params": {"path": str(tmp_path / "images.npy"), "standardize": False, "output_activation": "tanh"},
+    }
     raw["evolution"]["generations"] = 0
     assert main(["run", str(_write(tmp_path, raw)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     out = tmp_path / "grid.png"
@@ -268,7 +286,9 @@ def test_the_hall_of_fame_files_are_made_in_the_driver_when_their_worker_died(tm
         return map(function, jobs)
 
     directory = RunDirectory(tmp_path / "run")
-    result = evolve(config_from_dict(TINY_RUN), map_fn=map_whose_model_files_workers_die, hooks=[directory], cache=directory.cache)
+    result = evolve(
+        config_from_dict(TINY_RUN), map_fn=map_whose_model_files_workers_die, hooks=[directory], cache=directory.cache
+    )
     member = tmp_path / "run" / "hall_of_fame" / "rank_1"
     generator = keras.models.load_model(member / "generator.keras")
     best = result.hall_of_fame[0]

@@ -27,6 +27,7 @@ def mixture(centres, stddev, samples, rng):
 
 # --- one dimension ---------------------------------------------------------------------------
 
+
 def test_wasserstein_1d_between_shifted_normals_is_the_shift(rng):
     real, generated = rng.normal(0, 1, (5000, 1)), rng.normal(3, 1, (4000, 1))
     assert metrics.wasserstein_1d(real, generated) == pytest.approx(3.0, abs=0.1)
@@ -35,7 +36,9 @@ def test_wasserstein_1d_between_shifted_normals_is_the_shift(rng):
 
 def test_wasserstein_1d_exact_on_small_samples():
     # Quantile functions of {0, 1} and {0, 1, 2, 3}: |0-0|/4 + |0-1|/4 + |1-2|/4 + |1-3|/4 = 1.
-    assert metrics.wasserstein_1d(np.array([[0.0], [1.0]]), np.array([[0.0], [1.0], [2.0], [3.0]])) == pytest.approx(1.0)
+    assert metrics.wasserstein_1d(np.array([[0.0], [1.0]]), np.array([[0.0], [1.0], [2.0], [3.0]])) == pytest.approx(
+        1.0
+    )
     with pytest.raises(ValueError):
         metrics.wasserstein_1d(np.zeros((4, 2)), np.zeros((4, 1)))
 
@@ -51,6 +54,7 @@ def test_moment_errors(rng):
 
 
 # --- Gaussian mixtures -----------------------------------------------------------------------
+
 
 def test_centres():
     ring = ring_centres()
@@ -97,10 +101,15 @@ def test_one_high_quality_sample_covers_a_mode():
 
 # --- digits ----------------------------------------------------------------------------------
 
+
 def test_shipped_classifier_loads_with_the_expected_shapes():
     classifier = metrics.digits_classifier()
     assert classifier is metrics.digits_classifier()  # read once per process
-    assert [(w.shape, b.shape) for w, b in classifier.layers] == [((64, 128), (128,)), ((128, 64), (64,)), ((64, 10), (10,))]
+    assert [(w.shape, b.shape) for w, b in classifier.layers] == [
+        ((64, 128), (128,)),
+        ((128, 64), (64,)),
+        ((64, 10), (10,)),
+    ]
     assert classifier.class_distribution.sum() == pytest.approx(1.0, abs=1e-6)
     images = np.zeros((3, 64))
     assert classifier.features(images).shape == (3, 64)
@@ -149,6 +158,7 @@ def test_class_coverage_and_confidence(digits_split):
 
 # --- the dispatcher --------------------------------------------------------------------------
 
+
 def test_quality_metrics_keys_and_plain_floats(rng, digits_split):
     x_train, x_test, _, _ = digits_split
     centres = ring_centres()
@@ -162,7 +172,10 @@ def test_quality_metrics_keys_and_plain_floats(rng, digits_split):
         values = metrics.quality_metrics(kind, real, generated, **extra)
         assert tuple(values) == metrics.METRIC_NAMES[kind]
         assert all(type(value) is float and math.isfinite(value) for value in values.values())
-    assert metrics.quality_metrics("mixture", None, mixture(centres, 0.02, 500, rng), centres, 0.02)["modes_covered"] == 8.0
+    assert (
+        metrics.quality_metrics("mixture", None, mixture(centres, 0.02, 500, rng), centres, 0.02)["modes_covered"]
+        == 8.0
+    )
 
 
 @pytest.mark.parametrize("kind", ["univariate", "mixture", "digits", "samples"])
@@ -193,7 +206,10 @@ def test_metrics_module_does_not_import_tensorflow():
     import inspect
 
     tree = ast.parse(inspect.getsource(metrics))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
-                for alias in node.names} | {node.module.split(".")[0] for node in ast.walk(tree)
-                                            if isinstance(node, ast.ImportFrom) and node.module}
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    } | {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     assert not imported & {"tensorflow", "keras"}

@@ -55,7 +55,9 @@ def test_each_applicable_mutation_keeps_genome_valid(seed):
 def test_inapplicable_operator_is_never_chosen(rng):
     one_layer = SPACE.sample(rng)
     one_layer = GANGenome(
-        MLPDescriptor(one_layer.generator.layers[:1]), MLPDescriptor(one_layer.discriminator.layers[:1]), one_layer.hyperparameters
+        MLPDescriptor(one_layer.generator.layers[:1]),
+        MLPDescriptor(one_layer.discriminator.layers[:1]),
+        one_layer.hyperparameters,
     )
     names = [m.name for m in applicable_mutations(one_layer, SPACE)]
     assert "remove_layer" not in names

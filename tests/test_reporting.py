@@ -9,8 +9,11 @@ from tests.evaluations import units_score
 
 def _run(live: bool) -> str:
     stream = io.StringIO()
-    evolve(config_from_dict({**TINY_RUN, "evaluation": {"function": "tests.evaluations:units_score"}}),
-           evaluate=units_score, hooks=[ConsoleReporter(stream, live=live)])
+    evolve(
+        config_from_dict({**TINY_RUN, "evaluation": {"function": "tests.evaluations:units_score"}}),
+        evaluate=units_score,
+        hooks=[ConsoleReporter(stream, live=live)],
+    )
     return stream.getvalue()
 
 

@@ -54,7 +54,12 @@ def test_custom_losses_are_used(gaussian):
     genome = small_genome()
     generator, discriminator = build_pair(genome, gaussian, seed=0)
     outcome = train_pair(
-        generator, discriminator, genome.hyperparameters, gaussian, steps=3, seed=0,
+        generator,
+        discriminator,
+        genome.hyperparameters,
+        gaussian,
+        steps=3,
+        seed=0,
         generator_loss_fn=lambda fake: tf.constant(42.0) + 0 * tf.reduce_mean(fake),
     )
     assert outcome.generator_loss == 42.0

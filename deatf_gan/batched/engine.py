@@ -10,6 +10,7 @@ same minibatch rows, the same latent draws (``deatf_gan.noise``), the same losse
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from collections import OrderedDict
@@ -19,11 +20,19 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from deatf_gan.compiled import CompiledFunction
 from deatf_gan.batched.network import Batch, LayerGenes, forward
 from deatf_gan.batched.optimizers import Rules, apply_updates
 from deatf_gan.batched.planner import SEGMENT_STEPS, Superset, population_bucket
-from deatf_gan.batched.state import ChunkGenes, ChunkState, ParameterLayout, RoleState, export_role, load_chunk
+from deatf_gan.batched.state import (
+    ChunkGenes,
+    ChunkState,
+    ParameterLayout,
+    RoleState,
+    chunk_specs,
+    export_role,
+    load_chunk,
+)
+from deatf_gan.compiled import CompiledFunction
 from deatf_gan.datasets import Dataset
 from deatf_gan.genome import GANGenome, SearchSpace
 from deatf_gan.losses import discriminator_loss, generator_loss, masked_mean
@@ -59,7 +68,9 @@ class _Networks:
             x = (x - self.genes.data_mean) / self.genes.data_scale
         params = self.discriminator_layout.unflatten(role.parameters if parameters is None else parameters)
         moving = (role.moving_means, role.moving_variances) if moving is None else moving
-        logits, moving = forward(self.superset.discriminator, params, self.discriminator_genes, x, moving, batch, noise, groups)
+        logits, moving = forward(
+            self.superset.discriminator, params, self.discriminator_genes, x, moving, batch, noise, groups
+        )
         return logits[..., 0], moving
 
 
@@ -83,7 +94,7 @@ def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batch
     d_steps, seeds = genes.discriminator_steps, genes.noise_seeds
     g_rules = Rules.of(genes.generator.learning_rate, genes.generator.optimizer)
     d_rules = Rules.of(genes.discriminator.learning_rate, genes.discriminator.optimizer)
-    rows, cols = tf.range(s.batch)[None, :, None], tf.range(s.latent)[None, None, :]
+    rows, cols = tf.range(tf.shape(sample_mask)[1])[None, :, None], tf.range(s.latent)[None, None, :]
     # every individual takes each generator step; not tf.ones, whose constant TensorFlow names
     # differently per process, so that each process compiled the same graph again
     always = d_steps >= 0
@@ -103,7 +114,8 @@ def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batch
             streams = (DropoutStream.DISCRIMINATOR_ON_FAKE, DropoutStream.DISCRIMINATOR_ON_REAL)
             logits, d_moving = nets.discriminate(tf.concat([fake, real], axis=1), d_role, batch=batch,
                                                  noise=(seeds, draw, streams), groups=2)  # fmt: skip
-            loss = discriminator_loss(logits[:, : s.batch], logits[:, s.batch :], mean=mean)
+            fake_logits, real_logits = tf.split(logits, 2, axis=1)
+            loss = discriminator_loss(fake_logits, real_logits, mean=mean)
             total = tf.reduce_sum(loss)
         grads = tape.gradient(total, d_role.parameters, unconnected_gradients="zero")
         parameters, slots = apply_updates(d_role.parameters, d_role.slots, grads, active, d_rules)
@@ -127,8 +139,12 @@ def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batch
             total = tf.reduce_sum(g_loss)
         grads = tape.gradient(total, g_role.parameters, unconnected_gradients="zero")
         parameters, slots = apply_updates(g_role.parameters, g_role.slots, grads, always, g_rules)
-        return step + 1, g_loss, d_loss, RoleState(parameters, slots, *g_moving), d_role._replace(
-            moving_means=tuple(d_moving[0]), moving_variances=tuple(d_moving[1])
+        return (
+            step + 1,
+            g_loss,
+            d_loss,
+            RoleState(parameters, slots, *g_moving),
+            d_role._replace(moving_means=tuple(d_moving[0]), moving_variances=tuple(d_moving[1])),
         )
 
     max_sub = tf.reduce_max(d_steps)
@@ -154,17 +170,16 @@ def _generate(superset: Superset, genes: ChunkGenes, state: ChunkState, latent):
 
 
 class _CompiledFunctions:
-    """One superset's compiled functions (shared by every thread)."""
+    """One superset's compiled functions (shared by every thread), whatever its minibatch:
+    traced once with the batch left open, compiled by XLA once per batch bucket."""
 
     def __init__(self, superset: Superset):
-        jit, shapes = superset.jit_compile, repr(superset)
+        def compiled(function):
+            return CompiledFunction(functools.partial(function, superset), superset.jit_compile)
 
-        def compiled(function, name: str):
-            return CompiledFunction(functools.partial(function, superset), jit, key=f"batched.{name} {shapes}")
-
-        self.train = compiled(_train, "train")
-        self.score_and_generate = compiled(_score_and_generate, "score_and_generate")
-        self.generate = compiled(_generate, "generate")
+        self.train = compiled(_train)
+        self.score_and_generate = compiled(_score_and_generate)
+        self.generate = compiled(_generate)
 
 
 _FUNCTIONS: OrderedDict[Superset, _CompiledFunctions] = OrderedDict()
@@ -173,12 +188,27 @@ MAX_SUPERSETS = 8  # compiled shapes kept per process; the least recently used b
 
 
 def compiled_functions(superset: Superset) -> _CompiledFunctions:
+    superset = dataclasses.replace(superset, batch=None)  # the functions never read it
     with _FUNCTIONS_LOCK:
         functions = _FUNCTIONS.pop(superset, None) or _CompiledFunctions(superset)
         _FUNCTIONS[superset] = functions
         while len(_FUNCTIONS) > MAX_SUPERSETS:
             _FUNCTIONS.popitem(last=False)
         return functions
+
+
+def prepare(superset: Superset, data_rows: int, data_dim: int, eval_rows: int) -> None:
+    """Trace the superset's functions now, for any minibatch, data of ``data_rows`` and
+    scoring batches of ``eval_rows`` (``compiled.CompiledFunction.prepare``)."""
+    superset = dataclasses.replace(superset, batch=None)
+    functions, k, spec = compiled_functions(superset), superset.population, tf.TensorSpec
+    genes, state = chunk_specs(superset, data_dim)
+    segment = spec([k, SEGMENT_STEPS * superset.discriminator_steps, None], tf.int32)
+    step = spec([], tf.int32)
+    functions.train.prepare(genes, state, spec([data_rows, data_dim]), segment, step, step, spec([]))
+    latent, real = spec([k, eval_rows, superset.latent]), spec([k, min(eval_rows, data_rows), data_dim])
+    functions.score_and_generate.prepare(genes, state, latent, real)
+    functions.generate.prepare(genes, state, spec([k, data_rows, superset.latent]))
 
 
 @dataclass(frozen=True)

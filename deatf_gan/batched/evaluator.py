@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +24,16 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from deatf_gan import judge
+from deatf_gan.batched import engine
 from deatf_gan.batched.engine import train_chunk
-from deatf_gan.batched.planner import Superset, call_population, call_superset, plan_calls, training_cost
+from deatf_gan.batched.planner import (
+    Superset,
+    call_population,
+    call_superset,
+    plan_calls,
+    training_cost,
+)
 from deatf_gan.build import trained_pair
 from deatf_gan.evaluation import (
     EvalContext,
@@ -44,6 +53,9 @@ from deatf_gan.judge import judged_generator_losses
 from deatf_gan.streams import SampleStream
 
 logger = logging.getLogger(__name__)
+
+_PREPARED: set = set()  # what this process has traced already (prepare_functions)
+_PREPARING = threading.Lock()
 
 
 class _Trained(NamedTuple):
@@ -66,6 +78,25 @@ def default_lanes() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def prepare_functions(chunk_superset: Superset, context: EvalContext) -> None:
+    """Trace every function a chunk may call, in one fixed order, once per process and shape:
+    training, scoring and samples (one trace serves every batch bucket), then the judges'.
+    Why: TensorFlow names traced functions from a process-wide counter, and the names reach
+    the compiled code, so a process that traced in another order (its first chunk held
+    other shapes, or other genomes whose initial weights it drew first) would miss XLA's disk
+    cache and compile again. Prepared before anything else of a worker's first chunk, they
+    get the same names in every worker and every run."""
+    rows, dim, eval_rows = len(context.dataset.samples), context.dataset.dim, context.eval_samples
+    judged = fitness_judged_generator_loss in fitness_functions(context.fitness)
+    key = (dataclasses.replace(chunk_superset, batch=None), rows, eval_rows, judged)
+    with _PREPARING:
+        if key not in _PREPARED:
+            engine.prepare(chunk_superset, rows, dim, eval_rows)
+            if judged:
+                judge.prepare(dim, rows, rows, eval_rows)
+            _PREPARED.add(key)
 
 
 class BatchedEvaluation:
@@ -103,8 +134,12 @@ class BatchedEvaluation:
         try:
             results = self._evaluate(jobs, context, start)
         except Exception:  # one bad chunk must not end the run
-            logger.warning("batched evaluation of %d individuals failed; evaluating each alone", len(jobs), exc_info=True)
-            return [evaluate_safely(eval_gan, genome, context.for_seed(seed), context.objectives) for genome, seed in jobs]
+            logger.warning(
+                "batched evaluation of %d individuals failed; evaluating each alone", len(jobs), exc_info=True
+            )
+            return [
+                evaluate_safely(eval_gan, genome, context.for_seed(seed), context.objectives) for genome, seed in jobs
+            ]
         return [check_result(result, context.objectives) for result in results]
 
     def _evaluate(self, jobs, context: EvalContext, start: float) -> list[EvalResult]:
@@ -114,6 +149,7 @@ class BatchedEvaluation:
         held = [held_out(context.for_seed(seed), genome) for genome, seed in jobs]
         fitness_fns = fitness_functions(context.fitness)
         judged = fitness_judged_generator_loss in fitness_fns
+        prepare_functions(chunk_superset, context)
         calls = plan_calls(genomes, supersets, chunk_superset.population)
 
         def call(indices: list[int]) -> list[_Trained]:
@@ -174,6 +210,8 @@ class BatchedEvaluation:
             latents = [latent_stream(g, seed, context.latent_stddev, count, stream) for g, seed in zip(genomes, seeds)]
             judge_samples = chunk.generate(padded(latents)).numpy()
         return [
-            _Trained(fake_logits[i], real_logits[i], generated[i], chunk.export(i, genome, context.dataset), judge_samples[i])
+            _Trained(
+                fake_logits[i], real_logits[i], generated[i], chunk.export(i, genome, context.dataset), judge_samples[i]
+            )
             for i, genome in enumerate(genomes)
         ]

@@ -5,9 +5,11 @@
   or ``softplus`` also multiplies by the unit mask;
 - layers: an inactive layer passes its input through; active layers come first, so the
   output layer reads the last active one;
-- one individual per call (K = 1) takes its layer, batch-norm and activation choices with
-  conditionals, so only its own network is computed; calls of several compute every
-  option and select per individual;
+- choices are selections, not conditionals: every option of the superset is computed and
+  each individual's own selected (``tf.where``). A conditional's branches become functions
+  whose names carry a process-wide counter into the compiled HLO, so a process that had
+  traced anything else first compiled a different module and missed XLA's disk cache
+  (docs/performance.md);
 - activations: Keras 3's definitions; relu, leaky_relu (slope 0.2), elu and linear as one
   expression, ``z`` for ``z > 0`` else ``q z + r (exp z - 1)`` with per-individual ``q, r``;
 - batch norm (Keras ``BatchNormalization``: momentum 0.99, ε = 10⁻³): batch mean and
@@ -19,7 +21,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -42,7 +43,12 @@ ACTIVATION_FUNCTIONS: dict[str, Callable] = {
 }
 # relu, leaky_relu, linear and elu: z for z > 0, else q·z + r·(exp(z) - 1), so a layer mixing
 # them costs one exp and one select rather than one activation each
-PIECEWISE: dict[str, tuple[float, float]] = {"relu": (0.0, 0.0), "leaky_relu": (0.2, 0.0), "linear": (1.0, 0.0), "elu": (0.0, 1.0)}
+PIECEWISE: dict[str, tuple[float, float]] = {
+    "relu": (0.0, 0.0),
+    "leaky_relu": (0.2, 0.0),
+    "linear": (1.0, 0.0),
+    "elu": (0.0, 1.0),
+}
 ZERO_AT_ZERO = {"relu", "elu", "leaky_relu", "selu", "tanh", "swish", "linear"}  # padded units stay exact zeros
 BN_MOMENTUM, BN_EPSILON = 0.99, 1e-3
 
@@ -53,7 +59,6 @@ class LayerGenes(NamedTuple):
     units: list  # [K, 1, U] unit masks
     layer_on: list  # [K] bool
     activation: list  # per layer, one [K, 1, 1] bool per activation of the superset
-    choice: list  # per layer, [K] int32: the index of the individual's activation
     slope: list  # per layer, [K, 1, 1]: q of the piecewise family
     exp_weight: list  # per layer, [K, 1, 1]: r of the piecewise family
     bn_on: list  # [K] bool
@@ -66,13 +71,14 @@ class LayerGenes(NamedTuple):
         onehot = [[genes.activation[:, j, i, None, None] for i in range(len(names))] for j in layers]
 
         def family(coefficient: int) -> list:
-            return [sum(o * PIECEWISE[n][coefficient] for o, n in zip(onehot[j], names) if n in PIECEWISE) for j in layers]
+            return [
+                sum(o * PIECEWISE[n][coefficient] for o, n in zip(onehot[j], names) if n in PIECEWISE) for j in layers
+            ]
 
         return cls(
             units=[genes.unit_mask[:, j, None, :] for j in layers],
             layer_on=[genes.layer_on[:, j] > 0 for j in layers],
             activation=[[o > 0 for o in onehot[j]] for j in layers],
-            choice=[tf.argmax(genes.activation[:, j], axis=1, output_type=tf.int32) for j in layers],
             slope=family(0),
             exp_weight=family(1),
             bn_on=[genes.bn_on[:, j] > 0 for j in layers],
@@ -111,40 +117,34 @@ def forward(shape: NetworkShape, params: Params, genes: LayerGenes, x, moving, b
 
     def normalise(j: int, z, mean_j, variance_j, on):
         """Layer ``j``'s batch norm of ``z``; ``on`` (``[K]``) leaves ``z`` exactly as it is,
-        and the statistics unchanged, where the layer has none (None: all have it)."""
+        and the statistics unchanged, where the layer has none."""
         if training:
             grouped = tf.reshape(z, [k, groups, -1, shape.units])
             weights = batch.mask[:, None, :, None]
             mean = tf.reduce_sum(grouped * weights, axis=2) / batch.count[:, None, None]
             centred = (grouped - tf.stop_gradient(mean)[:, :, None, :]) * weights
             variance = tf.reduce_sum(tf.square(centred), axis=2) / batch.count[:, None, None]
-            apply = batch.update if on is None else tf.logical_and(batch.update, on)
+            apply = tf.logical_and(batch.update, on)
             for group in range(groups):
                 mean_j = where_individual(apply, mean_j * BN_MOMENTUM + mean[:, group] * (1.0 - BN_MOMENTUM), mean_j)
-                variance_j = where_individual(apply, variance_j * BN_MOMENTUM + variance[:, group] * (1.0 - BN_MOMENTUM), variance_j)
+                variance_j = where_individual(
+                    apply, variance_j * BN_MOMENTUM + variance[:, group] * (1.0 - BN_MOMENTUM), variance_j
+                )
         else:
             grouped, mean, variance = z[:, None], mean_j[:, None], variance_j[:, None]
         inverse = tf.math.rsqrt(variance + BN_EPSILON) * params.gammas[j][:, None, :]
         shift = params.betas[j][:, None, :] - mean * inverse
-        if on is not None:  # y = z·1 + 0 (exactly z) where the layer has no batch norm
-            shift = tf.where(on[:, None, None], shift, 0.0)
-            inverse = tf.where(on[:, None, None], inverse, 1.0)
+        # y = z·1 + 0 (exactly z) where the layer has no batch norm
+        shift = tf.where(on[:, None, None], shift, 0.0)
+        inverse = tf.where(on[:, None, None], inverse, 1.0)
         return tf.reshape(grouped * inverse[:, :, None, :] + shift[:, :, None, :], tf.shape(z)), mean_j, variance_j
 
     def layer(j: int, h, mean_j, variance_j):
         bias = params.biases[j] * genes.bias_on[j] if shape.batch_norm else params.biases[j]  # none before BN
         z = tf.einsum("kbi,kiu->kbu", h, params.kernels[j]) + bias[:, None, :]
-        if shape.batch_norm and k == 1:
-            z, mean_j, variance_j = tf.cond(
-                genes.bn_on[j][0], lambda: normalise(j, z, mean_j, variance_j, None), lambda: (z, mean_j, variance_j)
-            )
-        elif shape.batch_norm:
+        if shape.batch_norm:
             z, mean_j, variance_j = normalise(j, z, mean_j, variance_j, genes.bn_on[j])
-        if k == 1 and len(shape.activations) > 1:
-            branches = [functools.partial(_in_branch, ACTIVATION_FUNCTIONS[name], z) for name in shape.activations]
-            a = tf.switch_case(genes.choice[j][0], branches)
-        else:
-            a = _activate(z, shape.activations, genes, j)
+        a = _activate(z, shape.activations, genes, j)
         if training and shape.dropout:
             a = _dropout(a, j, genes.dropout[j], noise, k, groups, shape.units)
         if not set(shape.activations) <= ZERO_AT_ZERO:
@@ -154,14 +154,8 @@ def forward(shape: NetworkShape, params: Params, genes: LayerGenes, x, moving, b
     h = x
     for j in range(shape.layers):
         statistics = (means[j], variances[j]) if shape.batch_norm else (tf.zeros([k, shape.units]),) * 2
-        if j == 0:
-            a, mean_j, variance_j = layer(j, h, *statistics)
-        elif k == 1:  # an inactive layer passes its input through, and is not computed
-            a, mean_j, variance_j = tf.cond(
-                genes.layer_on[j][0], functools.partial(layer, j, h, *statistics), lambda: (h, *statistics)
-            )
-        else:
-            a, mean_j, variance_j = layer(j, h, *statistics)
+        a, mean_j, variance_j = layer(j, h, *statistics)
+        if j > 0:  # the first layer is always on; an inactive one passes its input through
             a = where_individual(genes.layer_on[j], a, h)
         h = a
         if shape.batch_norm:
@@ -187,7 +181,9 @@ def _activate(z, names: tuple[str, ...], genes: LayerGenes, layer: int):
     if len(names) == 1:
         return ACTIVATION_FUNCTIONS[names[0]](z)
     family = [name for name in names if name in PIECEWISE]
-    others = [(name, on) for name, on in zip(names, genes.activation[layer]) if len(family) < 2 or name not in PIECEWISE]
+    others = [
+        (name, on) for name, on in zip(names, genes.activation[layer]) if len(family) < 2 or name not in PIECEWISE
+    ]
     a = None
     if len(family) >= 2:
         negative = z * genes.slope[layer] if any(PIECEWISE[name][0] for name in family) else tf.zeros_like(z)
@@ -198,10 +194,3 @@ def _activate(z, names: tuple[str, ...], genes: LayerGenes, layer: int):
         value = ACTIVATION_FUNCTIONS[name](z)
         a = value if a is None else tf.where(on, value, a)
     return a
-
-
-def _in_branch(function: Callable, z):
-    """``function(z)`` on the branch's own copy of ``z``: an activation with a custom gradient
-    (swish) otherwise closes over the outer tensor, which a conditional's gradient cannot
-    resolve (TensorFlow raises an AssertionError while taking it)."""
-    return function(tf.identity(z))

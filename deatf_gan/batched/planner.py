@@ -48,7 +48,7 @@ class Superset:
     generator: NetworkShape
     discriminator: NetworkShape
     population: int  # K, individuals per call
-    batch: int
+    batch: int | None  # None: any (the compiled functions take it from their arguments)
     latent: int
     discriminator_steps: int
     output_activation: str
@@ -57,7 +57,12 @@ class Superset:
 
     @classmethod
     def covering(
-        cls, genomes: Sequence[GANGenome], dataset: Dataset, space: SearchSpace | None, population: int, jit_compile: bool
+        cls,
+        genomes: Sequence[GANGenome],
+        dataset: Dataset,
+        space: SearchSpace | None,
+        population: int,
+        jit_compile: bool,
     ) -> Superset:
         """The space's maxima (so one compiled function serves a whole run), widened to any
         genome beyond them."""
@@ -130,12 +135,13 @@ def call_population(superset: Superset) -> int:
 
 def call_superset(chunk_superset: Superset, genome: GANGenome) -> Superset:
     """The superset ``genome``'s call trains in: the chunk's, except that a one-individual call
-    (K = 1) pads the minibatch only to the individual's batch bucket, one more compiled shape
-    per bucket. The bucket depends on the genome alone, so an individual's bits still do not
-    depend on its chunk."""
+    (K = 1) pads the minibatch only to the individual's batch bucket, one more compiled
+    shape per bucket. The bucket depends on the genome alone, so an individual's bits do
+    not depend on its chunk."""
     if chunk_superset.population > 1:
         return chunk_superset
-    return dataclasses.replace(chunk_superset, batch=min(chunk_superset.batch, batch_bucket(genome.hyperparameters.batch_size)))
+    bucket = batch_bucket(genome.hyperparameters.batch_size)
+    return dataclasses.replace(chunk_superset, batch=min(chunk_superset.batch, bucket))
 
 
 def plan_calls(genomes: Sequence[GANGenome], supersets: Sequence[Superset], population: int) -> list[list[int]]:

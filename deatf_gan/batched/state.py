@@ -137,10 +137,14 @@ def initial_weights(genome: GANGenome, dataset: Dataset, seed: int) -> tuple[lis
         output = INITIALIZER_CLASSES["glorot_uniform"](seed=seeds[-1])((width, output_dim))
         return values + [np.asarray(output), np.zeros(output_dim, np.float32)]
 
-    return network("generator", genome.hyperparameters.latent_dim, dataset.dim), network("discriminator", dataset.dim, 1)
+    return network("generator", genome.hyperparameters.latent_dim, dataset.dim), network(
+        "discriminator", dataset.dim, 1
+    )
 
 
-def load_role(shape: NetworkShape, descriptors: Sequence[MLPDescriptor], weights, input_dims, learning_rates, optimizers):
+def load_role(
+    shape: NetworkShape, descriptors: Sequence[MLPDescriptor], weights, input_dims, learning_rates, optimizers
+):
     """``(RoleGenes, RoleState)`` of K individuals from their descriptors and Keras-ordered
     weights; optimizer slots start at zero."""
     k, n, u = len(descriptors), shape.layers, shape.units
@@ -202,7 +206,9 @@ def load_chunk(superset: Superset, genomes: Sequence[GANGenome], seeds: Sequence
     noise_seeds = []
     for i, (h, seed) in enumerate(zip(hyper, seeds)):
         batches, noise_seed = training_schedule(len(dataset.samples), h, steps, seed)
-        table[i, :steps, : h.discriminator_steps, : h.batch_size] = batches.reshape(steps, h.discriminator_steps, h.batch_size)
+        table[i, :steps, : h.discriminator_steps, : h.batch_size] = batches.reshape(
+            steps, h.discriminator_steps, h.batch_size
+        )
         noise_seeds.append(noise_seed)
     if s.standardize:
         mean = dataset.mean.astype(np.float32)
@@ -213,7 +219,9 @@ def load_chunk(superset: Superset, genomes: Sequence[GANGenome], seeds: Sequence
         generator=g_genes,
         discriminator=d_genes,
         sample_mask=(np.arange(s.batch)[None, :] < np.array([h.batch_size for h in hyper])[:, None]).astype(np.float32),
-        latent_mask=(np.arange(s.latent)[None, :] < np.array([h.latent_dim for h in hyper])[:, None]).astype(np.float32),
+        latent_mask=(np.arange(s.latent)[None, :] < np.array([h.latent_dim for h in hyper])[:, None]).astype(
+            np.float32
+        ),
         discriminator_steps=np.array([h.discriminator_steps for h in hyper], np.int32),
         noise_seeds=np.asarray(noise_seeds, np.int64),
         data_mean=mean,
@@ -222,7 +230,9 @@ def load_chunk(superset: Superset, genomes: Sequence[GANGenome], seeds: Sequence
     return genes, ChunkState(g_state, d_state), table.reshape(k, -1, s.batch)
 
 
-def export_role(shape: NetworkShape, state: RoleState, index: int, descriptor: MLPDescriptor, input_dim: int) -> list[np.ndarray]:
+def export_role(
+    shape: NetworkShape, state: RoleState, index: int, descriptor: MLPDescriptor, input_dim: int
+) -> list[np.ndarray]:
     """Individual ``index``'s weights of one role in ``keras.Model.get_weights()`` order."""
     params = ParameterLayout(shape).unflatten_numpy(np.asarray(state.parameters)[index : index + 1])
     means = [np.asarray(m)[index] for m in state.moving_means]
@@ -233,6 +243,34 @@ def export_role(shape: NetworkShape, state: RoleState, index: int, descriptor: M
         if not layer.batch_norm:
             values.append(params.biases[j][0, : layer.units].copy())
         else:
-            values += [v[j][..., : layer.units].reshape(layer.units).copy() for v in (params.gammas, params.betas, means, variances)]
+            values += [
+                v[j][..., : layer.units].reshape(layer.units).copy()
+                for v in (params.gammas, params.betas, means, variances)
+            ]
         width = layer.units
     return values + [params.kernels[-1][0, :width].copy(), params.biases[-1][0].copy()]
+
+
+def chunk_specs(superset: Superset, data_dim: int) -> tuple[ChunkGenes, ChunkState]:
+    """The ``tf.TensorSpec`` of every array ``load_chunk`` gives for ``superset``: what the
+    compiled functions can be traced for before any genome is loaded."""
+    k = superset.population
+
+    def spec(*shape, dtype=tf.float32) -> tf.TensorSpec:
+        return tf.TensorSpec(shape, dtype)
+
+    def role(shape: NetworkShape) -> tuple[RoleGenes, RoleState]:
+        n, u, size = shape.layers, shape.units, ParameterLayout(shape).size
+        genes = RoleGenes(
+            spec(k, n, u), spec(k, n), spec(k, n, len(shape.activations)), spec(k, n), spec(k, n), spec(k),
+            spec(k, len(OPTIMIZER_NAMES)),
+        )  # fmt: skip
+        moving = tuple(spec(k, u) for _ in range(n)) if shape.batch_norm else ()
+        return genes, RoleState(spec(k, size), Slots(spec(k, size), spec(k, size), spec(k)), moving, moving)
+
+    (g_genes, g_state), (d_genes, d_state) = role(superset.generator), role(superset.discriminator)
+    genes = ChunkGenes(
+        g_genes, d_genes, spec(k, superset.batch), spec(k, superset.latent), spec(k, dtype=tf.int32),
+        spec(k, dtype=tf.int64), spec(data_dim), spec(data_dim),
+    )  # fmt: skip
+    return genes, ChunkState(g_state, d_state)

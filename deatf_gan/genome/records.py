@@ -116,9 +116,7 @@ class Hyperparameters:
 
     def __post_init__(self):
         _check_float(self.generator_learning_rate, "hyperparameters.generator_learning_rate", 0.0, 10.0)
-        _check_float(
-            self.discriminator_learning_rate, "hyperparameters.discriminator_learning_rate", 0.0, 10.0
-        )
+        _check_float(self.discriminator_learning_rate, "hyperparameters.discriminator_learning_rate", 0.0, 10.0)
         _check_choice(self.optimizer, "hyperparameters.optimizer", OPTIMIZERS)
         _check_int(self.batch_size, "hyperparameters.batch_size", 1)
         _check_int(self.latent_dim, "hyperparameters.latent_dim", 1)
@@ -140,7 +138,7 @@ class GANGenome:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: Any) -> "GANGenome":
+    def from_dict(cls, data: Any) -> GANGenome:
         """Rebuild a genome from plain data; any problem raises GenomeError naming the field."""
         _expect_keys(data, {"generator", "discriminator", "hyperparameters"}, "genome")
         return cls(
@@ -150,7 +148,7 @@ class GANGenome:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "GANGenome":
+    def from_json(cls, text: str) -> GANGenome:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
@@ -186,7 +184,7 @@ def _record_from_dict(record_type, data: Any, path: str):
         # Record checks name the field relative to the record; prefix the full path.
         message = str(error)
         prefix = record_type.__name__ == "LayerGene" and message.startswith("layer.")
-        raise GenomeError(f"{path}.{message[len('layer.'):]}" if prefix else message) from None
+        raise GenomeError(f"{path}.{message[len('layer.') :]}" if prefix else message) from None
 
 
 def _descriptor_from_dict(data: Any, path: str) -> MLPDescriptor:

@@ -7,8 +7,9 @@ moves, so operators never carry bounds around and genomes never copy them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,9 @@ class IntRange:
 
     def sample(self, rng: np.random.Generator) -> int:
         if self.log:
-            return int(np.clip(round(math.exp(rng.uniform(math.log(self.low), math.log(self.high)))), self.low, self.high))
+            return int(
+                np.clip(round(math.exp(rng.uniform(math.log(self.low), math.log(self.high)))), self.low, self.high)
+            )
         return int(rng.integers(self.low, self.high + 1))
 
     def can_mutate(self) -> bool:
@@ -68,7 +71,11 @@ class FloatRange:
         return math.exp(value) if self.log else value
 
     def sample(self, rng: np.random.Generator) -> float:
-        return float(np.clip(self._from_unit(rng.uniform(self._to_unit(self.low), self._to_unit(self.high))), self.low, self.high))
+        return float(
+            np.clip(
+                self._from_unit(rng.uniform(self._to_unit(self.low), self._to_unit(self.high))), self.low, self.high
+            )
+        )
 
     def can_mutate(self) -> bool:
         return self.high > self.low

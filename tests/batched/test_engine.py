@@ -29,9 +29,9 @@ def _genomes() -> list[GANGenome]:
     1-3 discriminator steps, 1-3 layers, several batch and latent sizes."""
     rng = np.random.default_rng(5)
     genomes = []
-    for index, activation in enumerate(ACTIVATIONS):
+    for index in range(len(ACTIVATIONS)):
 
-        def layer(offset: int, role: int) -> LayerGene:
+        def layer(offset: int, role: int, index: int = index) -> LayerGene:
             return LayerGene(
                 units=int(rng.integers(3, 12)),
                 activation=ACTIVATIONS[(index + offset) % len(ACTIVATIONS)],
@@ -99,6 +99,7 @@ def test_losses_after_ten_steps_match_the_keras_path(trained):
         assert chunk.discriminator_losses[index] == pytest.approx(outcome.discriminator_loss, rel=1e-4), genome
 
 
+@pytest.mark.slow
 def test_an_individual_trains_alike_in_any_call_population(trained):
     """BatchedEvaluation runs a chunk as several calls of ``call_population`` individuals in
     one superset: an individual's training depends neither on its call-mates nor on K."""
@@ -113,9 +114,13 @@ def test_an_individual_trains_alike_in_any_call_population(trained):
     assert [batched.call_superset(alone, genome).batch for genome in genomes[:3]] == [32, 32, 32]
     for index in range(3):
         own = batched.call_superset(alone, genomes[index])
-        single = batched.train_chunk(genomes[index : index + 1], seeds[index : index + 1], dataset, STEPS, latent_stddev=2.0, superset=own)
+        single = batched.train_chunk(
+            genomes[index : index + 1], seeds[index : index + 1], dataset, STEPS, latent_stddev=2.0, superset=own
+        )
         np.testing.assert_allclose(single.generator_losses, chunk.generator_losses[index : index + 1], rtol=1e-6)
-        np.testing.assert_allclose(single.discriminator_losses, chunk.discriminator_losses[index : index + 1], rtol=1e-6)
+        np.testing.assert_allclose(
+            single.discriminator_losses, chunk.discriminator_losses[index : index + 1], rtol=1e-6
+        )
 
 
 def test_exported_weights_give_keras_models_with_the_same_outputs(trained):
@@ -139,6 +144,7 @@ def test_exported_weights_give_keras_models_with_the_same_outputs(trained):
         np.testing.assert_allclose(real_logits[index], expected_real, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_one_individual_per_call_runs_its_own_network_and_matches_the_keras_path():
     """K = 1 takes the genome's choices with conditionals (skipped layers, batch norm, the
     activation) instead of computing every option: the same losses as Keras after ten steps,
@@ -162,9 +168,13 @@ def test_one_individual_per_call_runs_its_own_network_and_matches_the_keras_path
         generator_weights, discriminator_weights = chunk.export(0, genome, dataset)
         generator.set_weights(generator_weights)
         discriminator.set_weights(discriminator_weights)
-        expected_fake = discriminator(generator(latent[0, :, :latent_dim], training=False), training=False).numpy()[:, 0]
+        expected_fake = discriminator(generator(latent[0, :, :latent_dim], training=False), training=False).numpy()[
+            :, 0
+        ]
         np.testing.assert_allclose(fake_logits, expected_fake, rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(real_logits, discriminator(real[0], training=False).numpy()[:, 0], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            real_logits, discriminator(real[0], training=False).numpy()[:, 0], rtol=1e-5, atol=1e-5
+        )
 
 
 def test_dropout_drops_the_share_of_units_it_names_and_rescales():
@@ -221,7 +231,9 @@ def test_a_chunk_evaluation_gives_eval_gan_fields_and_fitness():
     dataset = gaussian_1d(samples=500)
     genomes = _genomes()  # the same superset as the parity fixture: no new trace
     context = EvalContext(dataset=dataset, steps=STEPS, latent_stddev=2.0, eval_samples=1000)
-    results = batched.BatchedEvaluation(jit_compile=False).evaluate_chunk([(g, 5 + i) for i, g in enumerate(genomes)], context)
+    results = batched.BatchedEvaluation(jit_compile=False).evaluate_chunk(
+        [(g, 5 + i) for i, g in enumerate(genomes)], context
+    )
     assert len(results) == len(genomes)
     for index, (genome, result) in list(enumerate(zip(genomes, results)))[:2]:
         reference = eval_gan(genome, context.for_seed(5 + index))

@@ -15,8 +15,8 @@ from deatf_gan.batched.planner import (
     population_bucket,
     training_cost,
 )
-from deatf_gan.datasets import gaussian_1d
 from deatf_gan.config import load_config
+from deatf_gan.datasets import gaussian_1d
 from deatf_gan.genome import GANGenome, Hyperparameters, LayerGene, MLPDescriptor
 
 

@@ -36,7 +36,10 @@ def _genome_dict(space, rng):
         (lambda d: d["discriminator"].update(layers=[]), "discriminator.layers"),
         (lambda d: d["hyperparameters"].update(optimizer="adagrad"), "hyperparameters.optimizer"),
         (lambda d: d["hyperparameters"].update(batch_size=0), "hyperparameters.batch_size"),
-        (lambda d: d["hyperparameters"].update(generator_learning_rate=float("nan")), "hyperparameters.generator_learning_rate"),
+        (
+            lambda d: d["hyperparameters"].update(generator_learning_rate=float("nan")),
+            "hyperparameters.generator_learning_rate",
+        ),
         (lambda d: d.pop("hyperparameters"), "genome.hyperparameters"),
     ],
 )

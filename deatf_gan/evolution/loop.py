@@ -1,10 +1,4 @@
-"""The generation loop: variation, evaluating only invalid individuals, hall of fame, logbook, hooks.
-
-DEAP supplies the fitness class, the hall of fame and the logbook; the loop itself is our
-own (DEAP's ``eaMuPlusLambda`` has no hooks), and every random choice comes from one
-NumPy generator seeded by the config, never from global state. The loop only ever calls
-variation, selection, and ``map`` over evaluation jobs, so parallelism is swapping ``map``.
-"""
+"""The generation loop: variation, evaluating only invalid individuals, hall of fame, logbook, hooks."""
 
 from __future__ import annotations
 
@@ -13,151 +7,40 @@ import functools
 import itertools
 import math
 import time
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
-from deap import base, tools
+from deap import tools
 
-from deatf_gan.config import Config
+from deatf_gan import xla_cache
+from deatf_gan.config import CHECKS, Config, validate_names
 from deatf_gan.datasets import Dataset, load_dataset
 from deatf_gan.errors import GenomeError, RunAborted
-from deatf_gan.evaluation import (
-    EvalContext,
-    EvalResult,
-    check_fitness_applies,
-    evaluate_safely,
-    fitness_functions,
-    resolve_evaluation,
+from deatf_gan.evaluation import EvalContext, EvalResult, check_fitness_applies, fitness_functions
+from deatf_gan.evaluators import default_evaluation, job_function, job_result
+from deatf_gan.evolution.records import (
+    EvaluationCache,
+    EvaluationProgress,
+    EvolutionResult,
+    Fitness,
+    GenerationState,
+    Hook,
+    Individual,
+    ResumeState,
+    same_genome,
 )
 from deatf_gan.executors import make_executor
 from deatf_gan.genome import GANGenome, SearchSpace
-from deatf_gan.operators import crossover, mutate
-from deatf_gan.shapes import training_cost
-
-
-class Fitness(base.Fitness):
-    """DEAP fitness whose weights are set per run (``evaluation.weights``; default minimise one value).
-
-    DEAP expects weights as a class attribute and suggests ``creator.create`` per run; one
-    module-level class with instance weights pickles and never warns about re-creation.
-    """
-
-    weights = (-1.0,)
-
-    def __init__(self, values=(), weights: tuple[float, ...] = (-1.0,)):
-        self.weights = tuple(weights)
-        super().__init__(values)
-
-    def __deepcopy__(self, memo):
-        return _restore_fitness(self.weights, self.wvalues)
-
-    def __reduce__(self):
-        return (_restore_fitness, (self.weights, self.wvalues))
-
-
-def _restore_fitness(weights, wvalues) -> Fitness:
-    fitness = Fitness(weights=weights)
-    fitness.wvalues = wvalues
-    return fitness
-
-
-class Individual:
-    """A genome with its DEAP fitness and its record: id, lineage, birth generation, result.
-
-    Defined once at module level so it pickles; workers only ever see the plain genome.
-    """
-
-    def __init__(
-        self, genome: GANGenome, id: int, born: int, seed: int, parents=(), operators=(), weights=(-1.0,)
-    ):
-        self.genome = genome
-        self.fitness = Fitness(weights=weights)
-        self.id = id
-        self.born = born
-        self.seed = seed
-        self.parents = tuple(parents)
-        self.operators = tuple(operators)
-        self.result: EvalResult | None = None
-
-    def __repr__(self) -> str:
-        return f"Individual(id={self.id}, fitness={self.fitness.values})"
-
-    @property
-    def failed(self) -> bool:
-        return self.result is not None and self.result.failed
-
-
-@dataclass
-class GenerationState:
-    """What hooks see after each generation (and at the start and end of the run)."""
-
-    config: Config
-    dataset: Dataset
-    generation: int
-    population: list[Individual]
-    hall_of_fame: tools.HallOfFame
-    logbook: tools.Logbook
-    evaluated: list[Individual] = field(default_factory=list)
-    seconds: float = 0.0
-    rng_state: dict | None = None  # the driver's NumPy generator, for checkpoints
-    next_id: int = 0
-    consecutive_failures: int = 0
-    map_fn: Callable = map  # the run's ``map``: work a hook hands it runs where evaluations run
-
-    def resume_state(self) -> "ResumeState":
-        """What a checkpoint of this generation saves."""
-        return ResumeState(
-            self.generation,
-            self.population,
-            self.hall_of_fame,
-            self.logbook,
-            self.rng_state,
-            self.next_id,
-            self.consecutive_failures,
-        )
-
-
-@dataclass(frozen=True)
-class EvaluationProgress:
-    """Sent to hooks after every finished evaluation, for progress displays."""
-
-    generation: int
-    done: int
-    total: int
-    best: float  # best fitness (first objective) seen so far in the run
-    individual: Individual
-
-
-class Hook:
-    """Base reporter: override what you need. A checkpointer or a printer is one of these."""
-
-    def on_start(self, state: GenerationState) -> None: ...
-
-    def on_evaluation(self, progress: EvaluationProgress) -> None: ...
-
-    def on_generation(self, state: GenerationState) -> None: ...
-
-    def on_end(self, state: GenerationState) -> None: ...
-
-
-@dataclass(frozen=True)
-class EvolutionResult:
-    config: Config
-    population: list[Individual]
-    logbook: tools.Logbook
-    hall_of_fame: tools.HallOfFame
-
-    @property
-    def best(self) -> Individual:
-        return self.hall_of_fame[0]
-
+from deatf_gan.operators import CROSSOVERS, MUTATIONS, crossover, mutate
 
 # --- selection (seeded; DEAP's selectors use the global ``random`` module) ---------------------
 
 
-def select_tournament(individuals: Sequence[Individual], k: int, rng: np.random.Generator, size: int) -> list[Individual]:
+def select_tournament(
+    individuals: Sequence[Individual], k: int, rng: np.random.Generator, size: int
+) -> list[Individual]:
     """``k`` winners of tournaments among ``size`` aspirants drawn with replacement."""
     chosen = []
     for _ in range(k):
@@ -171,12 +54,24 @@ def select_best(individuals: Sequence[Individual], k: int, rng: np.random.Genera
     return sorted(individuals, key=lambda ind: ind.fitness, reverse=True)[:k]
 
 
-def select_nsga2(individuals: Sequence[Individual], k: int, rng: np.random.Generator, size: int = 0) -> list[Individual]:
+def select_nsga2(
+    individuals: Sequence[Individual], k: int, rng: np.random.Generator, size: int = 0
+) -> list[Individual]:
     """NSGA-II (Deb et al. 2002) for several objectives; deterministic, so ``rng`` is unused."""
     return tools.selNSGA2(list(individuals), k)
 
 
 SELECTIONS = {"tournament": select_tournament, "best": select_best, "nsga2": select_nsga2}
+
+
+@CHECKS.register("operators")
+def check_operator_names(config: Config) -> None:
+    """``evolution.mutations`` and ``evolution.crossovers`` name registered operators."""
+    evolution = config.evolution
+    if evolution.mutations is not None:
+        validate_names(evolution.mutations, "evolution.mutations", MUTATIONS.names())
+    if evolution.crossovers is not None:
+        validate_names(evolution.crossovers, "evolution.crossovers", CROSSOVERS.names())
 
 
 # --- the loop ---------------------------------------------------------------------------------
@@ -186,98 +81,6 @@ def individual_seed(run_seed: int, individual_id: int) -> int:
     """Each individual's own seed: a function of the run seed and its id only, so results
     do not depend on evaluation order or on which worker runs them."""
     return int(np.random.SeedSequence([run_seed, individual_id]).generate_state(1)[0] % (2**31 - 1))
-
-
-def _evaluate_job(evaluate: Callable, context: EvalContext, job: tuple[GANGenome, int]) -> EvalResult:
-    genome, seed = job
-    return evaluate_safely(evaluate, genome, context.for_seed(seed), context.objectives)
-
-
-@dataclass(frozen=True)
-class ChunkedJob:
-    """The job function of an evaluation that takes whole chunks (``evaluate_chunk(jobs,
-    context)``, such as ``batched.BatchedEvaluation``): executors hand it a chunk per call."""
-
-    evaluation: Any
-    context: EvalContext
-
-    def __call__(self, job: tuple[GANGenome, int]) -> EvalResult:
-        return self.evaluate_chunk([job])[0]
-
-    def evaluate_chunk(self, jobs: Sequence[tuple[GANGenome, int]]) -> list[EvalResult]:
-        return self.evaluation.evaluate_chunk(list(jobs), self.context)
-
-    def job_cost(self, job: tuple[GANGenome, int]) -> float | None:
-        """The evaluation's estimate of a job's cost (``job_cost(genome, context)``, which
-        executors balance their chunks with), None where it makes none."""
-        estimate = getattr(self.evaluation, "job_cost", None)
-        return None if estimate is None else estimate(job[0], self.context)
-
-
-@dataclass(frozen=True)
-class DeferredBatchedEvaluation:
-    """``batched.BatchedEvaluation(space, jit_compile)``, made in the process that first
-    evaluates with it: a driver hands it to its workers without importing TensorFlow."""
-
-    space: SearchSpace
-    jit_compile: bool = True
-
-    @functools.cached_property
-    def evaluation(self):
-        from deatf_gan.batched import BatchedEvaluation
-
-        return BatchedEvaluation(self.space, jit_compile=self.jit_compile)
-
-    def __call__(self, genome: GANGenome, context: EvalContext) -> EvalResult:
-        return self.evaluation(genome, context)
-
-    def evaluate_chunk(self, jobs: Sequence[tuple[GANGenome, int]], context: EvalContext) -> list[EvalResult]:
-        return self.evaluation.evaluate_chunk(jobs, context)
-
-    @staticmethod
-    def job_cost(genome: GANGenome, context: EvalContext) -> float:
-        """``shapes.training_cost``: computed in the driver, without TensorFlow."""
-        return training_cost(genome, context.steps)
-
-
-def default_evaluation(config: Config) -> Callable:
-    """The config's ``evaluation.function``, else ``eval_gan`` per individual (``training.evaluator:
-    keras``) or the batched evaluator (``batched``, XLA unless ``jit_compile: false``)."""
-    e = config.evaluation
-    if e.function is None and config.training.evaluator == "batched":
-        return DeferredBatchedEvaluation(config.build_search_space(), jit_compile=config.training.jit_compile is not False)
-    return resolve_evaluation(e.function, e.kwargs, e.signature)
-
-
-def same_genome(a: Individual, b: Individual) -> bool:
-    """Hall-of-fame duplicate test (module level, so the hall of fame pickles)."""
-    return a.genome == b.genome
-
-
-class EvaluationCache:
-    """Where finished evaluations are kept until their generation is checkpointed.
-
-    A run directory provides one on disk, so a crash never recomputes finished work;
-    keys are the genome's fingerprint plus the individual's seed.
-    """
-
-    def get(self, genome: GANGenome, seed: int) -> EvalResult | None:
-        return None
-
-    def put(self, genome: GANGenome, seed: int, result: EvalResult) -> None: ...
-
-
-@dataclass
-class ResumeState:
-    """What a checkpoint restores: everything the loop needs to go on as if never stopped."""
-
-    generation: int
-    population: list[Individual]
-    hall_of_fame: tools.HallOfFame
-    logbook: tools.Logbook
-    rng_state: dict
-    next_id: int
-    consecutive_failures: int = 0
 
 
 class _Evolution:
@@ -299,7 +102,9 @@ class _Evolution:
         self.weights = config.evaluation.objective_weights
         self.space: SearchSpace = config.build_search_space()
         self.rng = np.random.default_rng(config.seed)
-        self.dataset = dataset if dataset is not None else load_dataset(config.data.name, config.data.params, config.seed)
+        self.dataset = (
+            dataset if dataset is not None else load_dataset(config.data.name, config.data.params, config.seed)
+        )
         self.context = EvalContext(
             dataset=self.dataset,
             steps=config.training.steps,
@@ -342,11 +147,9 @@ class _Evolution:
         invalid = [ind for ind in individuals if not ind.fitness.valid]
         cached = [(ind, self.cache.get(ind.genome, ind.seed)) for ind in invalid]
         pending = [ind for ind, result in cached if result is None]
-        if getattr(self.evaluate, "evaluate_chunk", None) is not None:
-            job = ChunkedJob(self.evaluate, self.context)
-        else:
-            job = functools.partial(_evaluate_job, self.evaluate, self.context)
-        fresh = zip(pending, self.map_fn(job, [(ind.genome, ind.seed) for ind in pending]))
+        job = job_function(self.evaluate, self.context)
+        answers = self.map_fn(job, [(ind.genome, ind.seed) for ind in pending])
+        fresh = zip(pending, (job_result(answer, self.context.objectives) for answer in answers))
         finished = [(ind, result, True) for ind, result in cached if result is not None]
         for done, (individual, result, from_cache) in enumerate(
             itertools.chain(finished, ((ind, result, False) for ind, result in fresh)), start=1
@@ -354,7 +157,15 @@ class _Evolution:
             self._finish(individual, result, generation, done, len(invalid), from_cache)
         return invalid
 
-    def _finish(self, individual: Individual, result: EvalResult, generation: int, done: int, total: int, from_cache: bool = False) -> None:
+    def _finish(
+        self,
+        individual: Individual,
+        result: EvalResult,
+        generation: int,
+        done: int,
+        total: int,
+        from_cache: bool = False,
+    ) -> None:
         if not from_cache:
             self.cache.put(individual.genome, individual.seed, result)
         self._assign(individual, result)
@@ -417,7 +228,9 @@ class _Evolution:
                 offspring[i] = self._mutant(individual, generation)
         return offspring
 
-    def next_population(self, population: list[Individual], generation: int) -> tuple[list[Individual], list[Individual]]:
+    def next_population(
+        self, population: list[Individual], generation: int
+    ) -> tuple[list[Individual], list[Individual]]:
         evo = self.config.evolution
         if evo.algorithm == "simple":
             offspring = self.vary_and(population, generation)
@@ -427,7 +240,9 @@ class _Evolution:
         pool = population + offspring if evo.algorithm == "mu_plus_lambda" else offspring
         return self.select(pool, evo.population, self.rng), evaluated
 
-    def record(self, generation: int, population: list[Individual], evaluated: list[Individual], seconds: float) -> None:
+    def record(
+        self, generation: int, population: list[Individual], evaluated: list[Individual], seconds: float
+    ) -> None:
         self.hall_of_fame.update([ind for ind in evaluated if not ind.failed])
         for individual in evaluated:  # trained weights are kept only by hall-of-fame members
             if individual.result is not None and individual.result.weights is not None:
@@ -516,10 +331,13 @@ def evolve(
     ``map_fn`` evaluates a generation's jobs (default: the ``executor`` of the config,
     started for this run and stopped after it; builtin ``map`` runs them in this process);
     ``cache`` keeps finished evaluations across a crash; ``resume`` continues from a
-    checkpoint (see ``deatf_gan.runs``).
+    checkpoint (see ``deatf_gan.runs``). XLA's persistent compile cache is turned on for
+    this process and its workers (``deatf_gan.xla_cache``; ``DEATF_GAN_XLA_CACHE=off`` keeps
+    it off); it only takes effect before the process's first XLA compilation.
     """
+    xla_cache.enable()
     if evaluate is None:
         evaluate = default_evaluation(config)
-    executor = make_executor(config.executor, len(config.evaluation.objective_weights)) if map_fn is None else nullcontext()
+    executor = make_executor(config.executor) if map_fn is None else nullcontext()
     with executor:
         return _Evolution(config, evaluate, map_fn or executor.map, hooks, dataset, cache).run(resume)

@@ -1,0 +1,49 @@
+"""The typed config schema: defaults, unknown keys rejected, errors that name the key path.
+
+A config is a tree of frozen dataclasses (``schema``), read from and written to YAML
+(``parsing``), and checked beyond its types (``validation``), where modules downstream add
+the checks of the names they own (:data:`CHECKS`).
+"""
+
+from deatf_gan.config.parsing import apply_overrides, config_from_dict, config_to_dict, load_config, save_config
+from deatf_gan.config.schema import (
+    Config,
+    DataConfig,
+    EvaluationConfig,
+    EvolutionConfig,
+    ExecutorConfig,
+    FloatRangeConfig,
+    HyperparameterSpaceConfig,
+    IntRangeConfig,
+    NetworkSpaceConfig,
+    SearchSpaceConfig,
+    SelectionConfig,
+    TrainingConfig,
+    build_search_space,
+)
+from deatf_gan.config.validation import CHECKS, require, validate_config, validate_names
+
+__all__ = [
+    "CHECKS",
+    "Config",
+    "DataConfig",
+    "EvaluationConfig",
+    "EvolutionConfig",
+    "ExecutorConfig",
+    "FloatRangeConfig",
+    "HyperparameterSpaceConfig",
+    "IntRangeConfig",
+    "NetworkSpaceConfig",
+    "SearchSpaceConfig",
+    "SelectionConfig",
+    "TrainingConfig",
+    "apply_overrides",
+    "build_search_space",
+    "config_from_dict",
+    "config_to_dict",
+    "load_config",
+    "require",
+    "save_config",
+    "validate_config",
+    "validate_names",
+]

@@ -1,0 +1,151 @@
+"""Reading and writing configs: raw mappings and YAML to a validated Config and back.
+
+:func:`config_from_dict` walks the raw mapping (usually parsed YAML) against the type
+hints, so a wrong type or an unknown key raises :class:`ConfigError` as ``key.path: what is
+wrong (got value)``. :func:`save_config` writes YAML that loads back to an equal config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from deatf_gan.config.schema import Config
+from deatf_gan.config.validation import validate_config
+from deatf_gan.errors import ConfigError
+
+
+def _type_name(hint) -> str:
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, typing.get_args(hint)))
+    if origin is tuple:
+        return f"a list of {_type_name(typing.get_args(hint)[0])}"
+    if dataclasses.is_dataclass(hint):
+        return "a mapping"
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string", dict: "a mapping"}.get(
+        hint, str(hint)
+    )
+
+
+def _coerce(value: Any, hint, path: str):
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        options = [option for option in options if option is not type(None)]
+        if len(options) > 1:  # e.g. one name or a list of names: the first that fits
+            for option in options[:-1]:
+                try:
+                    return _coerce(value, option, path)
+                except ConfigError:
+                    pass
+        hint = options[-1]
+        origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, path)
+    if origin is Literal:
+        if value not in typing.get_args(hint):
+            raise ConfigError(f"{path}: must be {_type_name(hint)} (got {value!r})")
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{path}: must be {_type_name(hint)} (got {value!r})")
+        item = typing.get_args(hint)[0]
+        return tuple(_coerce(v, item, f"{path}[{i}]") for i, v in enumerate(value))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is float and isinstance(value, str):
+        try:  # YAML 1.1 reads 1e-3 (no dot) as a string
+            return float(value)
+        except ValueError:
+            pass
+    if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):
+        raise ConfigError(f"{path}: must be {_type_name(hint)} (got {value!r})")
+    return value
+
+
+def _build(cls, data: Any, path: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path or 'config'}: must be a mapping (got {data!r})")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            where = f"{path}.{key}" if path else str(key)
+            raise ConfigError(f"{where}: unknown key (valid keys: {', '.join(names)})")
+    values = {}
+    for f in dataclasses.fields(cls):
+        where = f"{path}.{f.name}" if path else f.name
+        if f.name in data:
+            values[f.name] = _coerce(data[f.name], hints[f.name], where)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{where}: missing required key")
+    return cls(**values)
+
+
+def config_from_dict(data: Any) -> Config:
+    """Parse and validate a raw mapping; raises ConfigError naming the bad key path."""
+    config = _build(Config, {} if data is None else data, "")
+    validate_config(config)
+    return config
+
+
+def config_to_dict(config: Config) -> dict:
+    """Plain data (lists, not tuples) that :func:`config_from_dict` reads back equal."""
+
+    def plain(value):
+        if isinstance(value, (tuple, list)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return plain(dataclasses.asdict(config))
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML config, apply ``key.path=value`` overrides, validate."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+    raw = apply_overrides(raw if raw is not None else {}, overrides)
+    return config_from_dict(raw)
+
+
+def save_config(config: Config, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
+
+
+def apply_overrides(raw: Any, overrides: list[str] | tuple[str, ...]) -> dict:
+    """``--set evolution.generations=3``: the value is read as YAML (numbers, lists, true)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config: must be a mapping (got {raw!r})")
+    raw = dict(raw)
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {override!r}: expected key.path=value")
+        parts = key.split(".")
+        node = raw
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{'.'.join(parts[: depth + 1])}: cannot set a key inside {child!r}")
+            node[part] = child = dict(child)
+            node = child
+        try:
+            node[parts[-1]] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {override!r}: value is not valid YAML") from None
+    return raw

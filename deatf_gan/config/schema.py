@@ -1,0 +1,190 @@
+"""The typed config schema: one frozen dataclass per section, with the defaults of a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from deatf_gan.genome.space import Choice, FloatRange, HyperparameterSpace, IntRange, NetworkSpace, SearchSpace
+
+
+@dataclass(frozen=True)
+class IntRangeConfig:
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class FloatRangeConfig:
+    min: float
+    max: float
+
+
+@dataclass(frozen=True)
+class NetworkSpaceConfig:
+    """Hidden-layer choices of one network."""
+
+    min_layers: int = 1
+    max_layers: int = 3
+    units: IntRangeConfig = IntRangeConfig(4, 32)
+    activations: tuple[str, ...] = ("relu", "leaky_relu", "elu", "tanh")
+    initializers: tuple[str, ...] = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
+    dropout: FloatRangeConfig = FloatRangeConfig(0.0, 0.2)
+    batch_norm: bool = True  # whether batch normalisation may be switched on
+
+
+@dataclass(frozen=True)
+class HyperparameterSpaceConfig:
+    """Ranges of the evolved training settings; learning rates are sampled log-uniformly."""
+
+    generator_learning_rate: FloatRangeConfig = FloatRangeConfig(1e-4, 1e-2)
+    discriminator_learning_rate: FloatRangeConfig = FloatRangeConfig(1e-4, 1e-2)
+    optimizers: tuple[str, ...] = ("adam", "rmsprop", "sgd")
+    batch_sizes: tuple[int, ...] = (32, 64, 128)
+    latent_dim: IntRangeConfig = IntRangeConfig(1, 8)
+    discriminator_steps: IntRangeConfig = IntRangeConfig(1, 3)
+
+
+@dataclass(frozen=True)
+class SearchSpaceConfig:
+    generator: NetworkSpaceConfig = NetworkSpaceConfig()
+    discriminator: NetworkSpaceConfig = NetworkSpaceConfig()
+    hyperparameters: HyperparameterSpaceConfig = HyperparameterSpaceConfig()
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """A registered data source and its keyword parameters."""
+
+    name: str = "gaussian_1d"
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How each individual is trained: ``steps`` generator updates (DEATF's ``iters``).
+
+    ``evaluator: batched`` trains a whole chunk of individuals side by side in one compiled
+    function (``deatf_gan.batched``), ``keras`` one individual at a time in its own Keras
+    models; a custom ``evaluation.function`` always runs per individual. ``jit_compile``
+    (XLA) left out: on for ``batched``, where one compilation serves the whole run, off for
+    ``keras``, where every individual would pay its own.
+    """
+
+    steps: int = 1000
+    latent_stddev: float = 1.0
+    eval_samples: int = 2000
+    evaluator: Literal["batched", "keras"] = "batched"
+    jit_compile: bool | None = None
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """How individuals are scored.
+
+    ``fitness`` names a measure for the default ``eval_gan``, or a list of measures for
+    several objectives (select with ``nsga2``); ``function`` replaces ``eval_gan`` with
+    ``"module:function"`` called as ``function(genome, context, **kwargs)`` (``signature:
+    deatf`` for code written for DEATF's positional signature). ``weights`` has one entry
+    per objective: negative minimises, positive maximises; left out, every objective is
+    minimised.
+    """
+
+    fitness: str | tuple[str, ...] = "judged_generator_loss"
+    function: str | None = None
+    kwargs: dict = field(default_factory=dict)
+    signature: Literal["deatf_gan", "deatf"] = "deatf_gan"
+    weights: tuple[float, ...] = ()
+    max_consecutive_failures: int = 20
+
+    @property
+    def fitness_names(self) -> tuple[str, ...]:
+        return (self.fitness,) if isinstance(self.fitness, str) else tuple(self.fitness)
+
+    @property
+    def objective_weights(self) -> tuple[float, ...]:
+        """``weights``, or -1 (minimise) for each objective: one per fitness measure of
+        ``eval_gan``, one for a custom function unless it gives weights."""
+        if self.weights:
+            return tuple(self.weights)
+        return (-1.0,) * (len(self.fitness_names) if self.function is None else 1)
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    method: Literal["tournament", "best", "nsga2"] = "tournament"
+    tournament_size: int = 3
+
+
+@dataclass(frozen=True)
+class EvolutionConfig:
+    """The generation loop: µ+λ (default), µ,λ or the simple GA."""
+
+    algorithm: Literal["mu_plus_lambda", "mu_comma_lambda", "simple"] = "mu_plus_lambda"
+    population: int = 8
+    offspring: int = 8
+    generations: int = 5
+    crossover_probability: float = 0.3
+    mutation_probability: float = 0.7
+    selection: SelectionConfig = SelectionConfig()
+    hall_of_fame: int = 3
+    mutations: tuple[str, ...] | None = None  # None: every registered mutation
+    crossovers: tuple[str, ...] | None = None  # None: every registered crossover
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Where evaluations run (see ``deatf_gan.executors``); results are the same on every kind."""
+
+    kind: Literal["serial", "processes", "dask"] = "processes"
+    workers: int | None = None  # None: one per core
+    address: str | None = None  # dask only: None starts a local cluster, "tcp://host:8786" joins one
+    retries: int = 2  # how often a job whose worker died is run again
+    chunk_size: int | None = (
+        None  # individuals per unit of work; None: a batched evaluator's jobs split evenly over the workers, else 1
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0
+    data: DataConfig = DataConfig()
+    search_space: SearchSpaceConfig = SearchSpaceConfig()
+    training: TrainingConfig = TrainingConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    evolution: EvolutionConfig = EvolutionConfig()
+    executor: ExecutorConfig = ExecutorConfig()
+
+    def build_search_space(self) -> SearchSpace:
+        return build_search_space(self.search_space)
+
+
+def build_search_space(space: SearchSpaceConfig) -> SearchSpace:
+    """The config's ranges as the search-space objects that sample, mutate and validate."""
+
+    def network(c: NetworkSpaceConfig) -> NetworkSpace:
+        return NetworkSpace(
+            min_layers=c.min_layers,
+            max_layers=c.max_layers,
+            units=IntRange(c.units.min, c.units.max, log=True),
+            activation=Choice(tuple(c.activations)),
+            initializer=Choice(tuple(c.initializers)),
+            dropout=FloatRange(c.dropout.min, c.dropout.max),
+            batch_norm=Choice((False, True) if c.batch_norm else (False,)),
+        )
+
+    h = space.hyperparameters
+    return SearchSpace(
+        generator=network(space.generator),
+        discriminator=network(space.discriminator),
+        hyperparameters=HyperparameterSpace(
+            generator_learning_rate=FloatRange(h.generator_learning_rate.min, h.generator_learning_rate.max, log=True),
+            discriminator_learning_rate=FloatRange(
+                h.discriminator_learning_rate.min, h.discriminator_learning_rate.max, log=True
+            ),
+            optimizer=Choice(tuple(h.optimizers)),
+            batch_size=Choice(tuple(h.batch_sizes)),
+            latent_dim=IntRange(h.latent_dim.min, h.latent_dim.max),
+            discriminator_steps=IntRange(h.discriminator_steps.min, h.discriminator_steps.max),
+        ),
+    )

@@ -1,0 +1,34 @@
+"""The run directory's file names, and the line and number formats its writer and reader share.
+
+Layout::
+
+    RUN_DIR/config.yaml            the resolved config (loads back equal)
+    RUN_DIR/logbook.csv, .jsonl    one row per generation
+    RUN_DIR/failures.jsonl         one line per failed individual, with the reason
+    RUN_DIR/hall_of_fame/rank_N/   genome.json, generator.keras, discriminator.keras, metrics.json
+    RUN_DIR/checkpoints/           the last few generations' complete state (pickle)
+    RUN_DIR/cache/                 evaluations finished in the generation in progress
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+CONFIG = "config.yaml"
+LOGBOOK_CSV = "logbook.csv"
+LOGBOOK_JSONL = "logbook.jsonl"
+FAILURES = "failures.jsonl"
+HALL_OF_FAME = "hall_of_fame"
+CHECKPOINTS = "checkpoints"
+CACHE = "cache"
+
+
+def read_lines(path: Path) -> list[str]:
+    """The non-blank lines of a JSON-lines file; none if it does not exist yet."""
+    return [line for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def json_number(value):
+    """JSON has no NaN or infinity: they are written as null (an empty cell in the CSV)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value

@@ -1,0 +1,95 @@
+"""Reading a run directory back: its config, logbook, failures and hall of fame."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from deatf_gan.config import Config, load_config
+from deatf_gan.errors import ConfigError
+from deatf_gan.genome import GANGenome
+from deatf_gan.runs.layout import CONFIG, FAILURES, HALL_OF_FAME, LOGBOOK_JSONL, read_lines
+
+
+class Member:
+    """One hall-of-fame member read from disk; the Keras models load on first use."""
+
+    def __init__(self, directory: Path, latent_stddev: float):
+        self.directory = directory
+        self.metrics: dict = json.loads((directory / "metrics.json").read_text())
+        self.genome = GANGenome.from_json((directory / "genome.json").read_text())
+        self.rank: int = self.metrics["rank"]
+        self.fitness: tuple = tuple(self.metrics["fitness"])
+        self.latent_stddev = latent_stddev
+        self._models: dict = {}
+
+    def _model(self, name: str):
+        if name not in self._models:
+            path = self.directory / f"{name}.keras"
+            if not path.is_file():
+                raise ConfigError(f"{path}: no trained model (its evaluation returned no weights)")
+            import keras
+
+            self._models[name] = keras.models.load_model(path)
+        return self._models[name]
+
+    @property
+    def generator(self):
+        return self._model("generator")
+
+    @property
+    def discriminator(self):
+        return self._model("discriminator")
+
+    def sample(self, n: int, seed: int = 0):
+        """``n`` generated samples, latent ``z ~ N(0, latent_stddev²)`` drawn with ``seed``."""
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        latent = self.latent_stddev * rng.standard_normal((n, self.genome.hyperparameters.latent_dim))
+        return np.asarray(self.generator(latent.astype(np.float32), training=False))
+
+    def __repr__(self) -> str:
+        return f"Member(rank={self.rank}, fitness={self.fitness})"
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run directory read back: config, logbook rows, hall of fame, failures."""
+
+    directory: Path
+    config: Config
+    logbook: list[dict]
+    hall_of_fame: list[Member]
+    failures: list[dict]
+
+    def member(self, rank: int) -> Member:
+        for member in self.hall_of_fame:
+            if member.rank == rank:
+                return member
+        raise ConfigError(f"--rank {rank}: the hall of fame has ranks 1 to {len(self.hall_of_fame)}")
+
+
+def run_config(run_directory: Path) -> Config:
+    """The config a run directory was written with; a folder without one is no run directory."""
+    if not (run_directory / CONFIG).is_file():
+        raise ConfigError(f"{run_directory}: not a run directory (no {CONFIG})")
+    return load_config(run_directory / CONFIG)
+
+
+def load_run(run_directory: str | Path) -> Run:
+    """Read a finished or running run directory (the hall of fame is rewritten each generation)."""
+    run_directory = Path(run_directory)
+    config = run_config(run_directory)
+    members_root = run_directory / HALL_OF_FAME
+    ranks = (
+        sorted(members_root.glob("rank_*"), key=lambda p: int(p.name.split("_")[1])) if members_root.exists() else []
+    )
+    return Run(
+        directory=run_directory,
+        config=config,
+        logbook=[json.loads(line) for line in read_lines(run_directory / LOGBOOK_JSONL)],
+        hall_of_fame=[Member(path, config.training.latent_stddev) for path in ranks],
+        failures=[json.loads(line) for line in read_lines(run_directory / FAILURES)],
+    )

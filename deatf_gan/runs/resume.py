@@ -1,0 +1,31 @@
+"""Resuming a run: its config and newest checkpoint back into the evolution loop."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from deatf_gan.errors import ConfigError
+from deatf_gan.evolution import EvolutionResult, Hook, evolve
+from deatf_gan.runs.checkpoints import load_checkpoint
+from deatf_gan.runs.reader import run_config
+from deatf_gan.runs.writer import RunDirectory
+
+
+def resume_run(
+    run_directory: str | Path, generations: int | None = None, hooks: tuple[Hook, ...] = (), map_fn=None
+) -> EvolutionResult:
+    """Continue a run from its last complete generation, reusing evaluations it finished since.
+
+    ``generations`` raises (or lowers) the total number of generations. The result equals
+    that of the same run never interrupted.
+    """
+    run_directory = Path(run_directory)
+    config = run_config(run_directory)
+    if generations is not None:
+        if generations < 0:
+            raise ConfigError(f"--generations: must be >= 0 (got {generations})")
+        config = replace(config, evolution=replace(config.evolution, generations=generations))
+    saved = load_checkpoint(run_directory)
+    directory = RunDirectory(run_directory, resuming=True)
+    return evolve(config, map_fn=map_fn, hooks=(directory, *hooks), cache=directory.cache, resume=saved)
