@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 from reference import straightforward  # sibling module: this file runs as a script
 
+from deatf_gan import xla_cache
 from deatf_gan.batched import BatchedEvaluation
 from deatf_gan.config import IntRangeConfig, load_config
 from deatf_gan.datasets import Dataset, load_dataset
@@ -118,6 +119,7 @@ def main() -> None:
         "--memory", type=int, default=0, help="only measure RSS growth over this many batched toy evaluations"
     )
     args = parser.parse_args()
+    xla_cache.enable()  # compiled code on disk, as a run has it (before the first compilation)
     if args.memory:
         return memory_growth(args.memory, args.genomes, bool(args.jit))
     print(

@@ -16,6 +16,7 @@ import time
 import numpy as np
 from eval_throughput import case  # sibling module: this file runs as a script
 
+from deatf_gan import xla_cache
 from deatf_gan.batched import BatchedEvaluation
 from deatf_gan.evaluation import EvalContext
 
@@ -27,6 +28,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--genomes", type=int, default=16)
     args = parser.parse_args()
+    xla_cache.enable()  # compiled code on disk, as a run has it (before the first compilation)
     print(f"{'case':8} {'lanes':>5} {'seconds':>8} {'ms per individual-step':>23}")
     for name in args.cases.split(","):
         space, dataset, stddev = case(name)

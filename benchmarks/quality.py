@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deatf_gan import xla_cache
 from deatf_gan.build import build_generator
 from deatf_gan.config import load_config
 from deatf_gan.datasets import Dataset, load_dataset
@@ -202,6 +203,7 @@ def main() -> None:
     report_parser = commands.add_parser("report")
     report_parser.add_argument("results")
     args = parser.parse_args()
+    xla_cache.enable()  # compiled code on disk, as a run has it (before the first compilation)
     run(args) if args.command == "run" else report(args)
 
 
