@@ -82,7 +82,10 @@ def configure_worker(threads: int = 1) -> None:
     _configured = True
     for name in _THREAD_VARIABLES:
         os.environ[name] = str(threads)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # every worker would log the same start-up INFO lines
+    # Every worker would log the same start-up lines, and loading compiled code from XLA's disk
+    # cache logs an ERROR line per function that means nothing (the loader tries the text format
+    # before the binary one); a real failure still raises, and is recorded with the individual.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
     from deatf_gan import xla_cache
