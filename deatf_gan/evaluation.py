@@ -455,4 +455,4 @@ def evaluate_safely(evaluate: Callable, genome: GANGenome, context: EvalContext,
     finally:
         keras = sys.modules.get("keras")
         if keras is not None:
-            keras.backend.clear_session(free_memory=False)  # a full gc.collect() costs ~0.4 s each time
+            keras.backend.clear_session(free_memory=False)  # a full gc.collect() every time is slow

@@ -8,10 +8,10 @@ from the data (with an optimal judge, ``D_J = p_data / (p_data + p_G)`` and the 
 measures the Jensen–Shannon gap; Goodfellow et al. 2014, Prop. 1).
 
 Because the architecture is fixed, the training loop is compiled (XLA) once per process,
-input dimension, number of judges and data size, and reused for every individual: only
-the initial weights (from the individual's seed) and the samples change. ``K`` judges
-train side by side in one call (every weight carries a leading judge axis), so a batched
-evaluator scores ``K`` generators in one call at a fraction of ``K`` times the cost.
+input dimension and data size, and reused for every individual: only the initial weights
+(from the individual's seed) and the samples change. Judges train four side by side in a
+call (every weight carries a leading judge axis), at a fraction of four times the cost of
+one; a judge's score never depends on which others share its call.
 """
 
 from __future__ import annotations
@@ -87,9 +87,8 @@ def _trainer_for(dim: int, count: int):
     """The training loop for ``count`` judges of inputs of width ``dim``, one function per
     pair so each keeps static shapes and its own compiled code.
 
-    XLA, not a plain graph (measured on 2 CPU cores, K = 4..8, 1000 steps): the graph's
-    batched matmuls and op-by-op dispatch cost 2-2.6× as much per judge on 1-dim data and
-    1-1.4× on 64-dim data, while the first call (trace, plus compile) takes about as long.
+    XLA, not a plain graph: a plain graph's batched matmuls and op-by-op dispatch cost more
+    per judge, and its first call takes about as long (``benchmarks/judge_speed.py``).
     """
     return CompiledFunction(_train)
 

@@ -26,6 +26,7 @@ from deatf_gan.evolution.records import (
     Hook,
     Individual,
     ResumeState,
+    _restore_fitness,  # noqa: F401 - named by checkpoints of earlier versions
     same_genome,
 )
 
