@@ -5,7 +5,7 @@ Each function is pure: it takes a call's genes and training state (``state.Chunk
 share one compiled function per superset shape, and nothing is kept between calls but
 the compiled code. Training follows ``deatf_gan.training.train_pair`` step for step: the
 same minibatch rows, the same latent draws (``deatf_gan.noise``), the same losses
-(``deatf_gan.losses``) and optimizer rules, so the two evaluators agree (tests/test_batched.py).
+(``deatf_gan.losses``) and optimizer rules, so the two evaluators agree (tests/batched/test_engine.py).
 """
 
 from __future__ import annotations
