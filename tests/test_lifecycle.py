@@ -108,6 +108,16 @@ def _slow_config(tmp_path, log):
     return _write(tmp_path, raw, f"{log.stem}.yaml")
 
 
+def _cached_since_checkpoint(run: Path, checkpoint: str) -> list[Path]:
+    """Evaluations cached after ``checkpoint`` was written (the generation after it): until the
+    writer clears the cache, the checkpointed generation's entries are there too."""
+    try:
+        written = (run / "checkpoints" / checkpoint).stat().st_mtime_ns
+        return [p for p in (run / "cache").glob("*.pkl") if p.stat().st_mtime_ns > written]
+    except FileNotFoundError:  # no checkpoint yet, or the writer clearing the cache meanwhile
+        return []
+
+
 def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     reference_log, killed_log = tmp_path / "reference.txt", tmp_path / "killed.txt"
     assert (
@@ -133,9 +143,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     try:  # kill in the middle of generation 3: two checkpoints done, some of generation 3 cached
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            done = [p.name for p in checkpoint_paths(run)]
-            cached = list((run / "cache").glob("*.pkl")) if (run / "cache").exists() else []
-            if "generation_00002.pkl" in done and len(cached) >= 2:
+            if len(_cached_since_checkpoint(run, "generation_00002.pkl")) >= 2:
                 break
             time.sleep(0.05)
         else:
