@@ -234,11 +234,16 @@ class TrainedChunk:
 
     def export(self, index: int, genome: GANGenome, dataset: Dataset) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Member ``index``'s trained weights as ``(generator, discriminator)`` Keras weight lists."""
-        s, latent_dim = self.superset, genome.hyperparameters.latent_dim
+        s, latent_dim, state = self.superset, genome.hyperparameters.latent_dim, self._numpy_state
         return (
-            export_role(s.generator, self.state.generator, index, genome.generator, latent_dim),
-            export_role(s.discriminator, self.state.discriminator, index, genome.discriminator, dataset.dim),
+            export_role(s.generator, state.generator, index, genome.generator, latent_dim),
+            export_role(s.discriminator, state.discriminator, index, genome.discriminator, dataset.dim),
         )
+
+    @functools.cached_property
+    def _numpy_state(self) -> ChunkState:
+        """The trained state as arrays, copied out of TensorFlow once for every member's export."""
+        return tf.nest.map_structure(np.asarray, self.state)
 
 
 def train_chunk(
