@@ -88,6 +88,29 @@ def build_pair(genome: GANGenome, dataset: Dataset, seed: int) -> tuple[keras.Mo
     return build_generator(genome, dataset, seed), build_discriminator(genome, dataset, seed)
 
 
+def initial_weights(genome: GANGenome, dataset: Dataset, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The initial weights ``deatf_gan.build.build_pair(genome, dataset, seed)`` would have, in
+    ``get_weights()`` order, without building models: each Keras initializer called with the
+    same seed and shape (Keras 3 initializers with an integer seed are stateless)."""
+
+    def network(role: str, input_dim: int, output_dim: int) -> list[np.ndarray]:
+        descriptor = genome.network(role)
+        seeds = layer_seeds(seed, role, len(descriptor.layers))
+        values, width = [], input_dim
+        for layer, layer_seed in zip(descriptor.layers, seeds):
+            values.append(np.asarray(INITIALIZER_CLASSES[layer.initializer](seed=layer_seed)((width, layer.units))))
+            zeros, ones = np.zeros(layer.units, np.float32), np.ones(layer.units, np.float32)
+            # Dense bias, or (no bias before batch norm) gamma, beta, moving mean, moving variance
+            values += [ones, zeros, zeros, ones] if layer.batch_norm else [zeros]
+            width = layer.units
+        output = INITIALIZER_CLASSES["glorot_uniform"](seed=seeds[-1])((width, output_dim))
+        return values + [np.asarray(output), np.zeros(output_dim, np.float32)]
+
+    return network("generator", genome.hyperparameters.latent_dim, dataset.dim), network(
+        "discriminator", dataset.dim, 1
+    )
+
+
 def trained_pair(genome: GANGenome, dataset: Dataset, seed: int, weights) -> tuple[keras.Model, keras.Model]:
     """Both networks holding trained ``weights`` (``(generator, discriminator)`` lists in
     ``get_weights()`` order), for the hall of fame and for measures that need the models."""

@@ -83,6 +83,7 @@ def _member_row(member) -> dict:
 INSPECT_COLUMNS = (
     "rank",
     "fitness",
+    "trained_steps",
     "generator_loss",
     "discriminator_loss",
     "discriminator_accuracy_real",
@@ -134,6 +135,7 @@ def command_inspect(args: argparse.Namespace) -> int:
     headers = [
         "rank",
         "fitness",
+        "steps",
         "L_G",
         "L_D",
         "acc real",
@@ -145,7 +147,7 @@ def command_inspect(args: argparse.Namespace) -> int:
         "lr D",
     ]
     headers += quality
-    table = [headers] + [[_cell(row.get(key)) for key in [*INSPECT_COLUMNS[:11], *quality]] for row in rows]
+    table = [headers] + [[_cell(row.get(key)) for key in [*INSPECT_COLUMNS[:12], *quality]] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(headers))]
     for line in table:
         print("  ".join(cell.rjust(width) for cell, width in zip(line, widths)))

@@ -21,13 +21,14 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 
 from deatf_gan.datasets import Dataset
 from deatf_gan.errors import ConfigError, DeatfGanError, IndividualFailed
 from deatf_gan.genome import GANGenome
+from deatf_gan.inheritance import Inheritance, Weights
 from deatf_gan.registry import Registry, resolve
 from deatf_gan.streams import SampleStream, SeedStream, numpy_generator
 
@@ -41,8 +42,10 @@ WORST_FITNESS = math.inf
 class EvalContext:
     """Everything an evaluation needs besides the genome; the driver builds one per run.
 
-    ``seed`` is the individual's own seed (set per individual by the driver with
-    :meth:`for_seed`): it fixes initial weights, minibatch order and every noise draw.
+    ``seed`` is the individual's own seed and ``inheritance`` what it inherits from its
+    parents (both set per individual by the driver with :meth:`for_job`): the seed fixes
+    fresh initial weights, minibatch order and every noise draw; with an inheritance the
+    individual starts from its parents' trained weights (``deatf_gan.inheritance``).
     """
 
     dataset: Dataset
@@ -54,15 +57,39 @@ class EvalContext:
     jit_compile: bool = False
     keep_weights: bool = True
     objectives: int = 1  # how many fitness values the evaluation must return
+    inheritance: Inheritance | None = None
 
     def for_seed(self, seed: int) -> EvalContext:
         return replace(self, seed=int(seed))
 
+    def for_job(self, job: Job) -> EvalContext:
+        """The context of one individual's job: its seed and its inheritance."""
+        return replace(self, seed=int(job.seed), inheritance=job.inheritance)
+
+    def start_weights(self, genome: GANGenome) -> Weights:
+        """The weights the individual starts training from (``get_weights()`` order): its
+        parents' mapped onto it, or its fresh initial weights."""
+        from deatf_gan.build import initial_weights
+
+        fresh = initial_weights(genome, self.dataset, self.seed)
+        return fresh if self.inheritance is None else self.inheritance.weights(genome, fresh)
+
+    def trained_steps(self, genome: GANGenome) -> int:
+        """Generator updates the individual's generator will have had after its training."""
+        inherited = 0 if self.inheritance is None else self.inheritance.trained_steps(genome)
+        return inherited + self.steps
+
     def build_pair(self, genome: GANGenome) -> tuple[keras.Model, keras.Model]:
-        """The individual's untrained generator and discriminator."""
+        """The individual's generator and discriminator before its training: fresh, or
+        holding the weights it inherits."""
         from deatf_gan.build import build_pair
 
-        return build_pair(genome, self.dataset, self.seed)
+        generator, discriminator = build_pair(genome, self.dataset, self.seed)
+        if self.inheritance is not None:
+            start = self.start_weights(genome)
+            generator.set_weights(start[0])
+            discriminator.set_weights(start[1])
+        return generator, discriminator
 
     def train_pair(self, genome: GANGenome, generator: keras.Model, discriminator: keras.Model):
         """Train the pair with the genome's hyperparameters for ``steps`` generator updates."""
@@ -78,6 +105,15 @@ class EvalContext:
             latent_stddev=self.latent_stddev,
             jit_compile=self.jit_compile,
         )
+
+
+class Job(NamedTuple):
+    """What the driver sends to be evaluated: a genome, its individual's seed, and what it
+    inherits (None: it starts from fresh weights)."""
+
+    genome: GANGenome
+    seed: int
+    inheritance: Inheritance | None = None
 
 
 def latent_stream(genome: GANGenome, seed: int, latent_stddev: float, count: int, stream: int) -> np.ndarray:
@@ -176,7 +212,8 @@ class EvalResult:
     failure: str | None = None
     traceback: str | None = field(default=None, repr=False)
     extra: dict[str, float] = field(default_factory=dict)
-    weights: tuple[list[np.ndarray], list[np.ndarray]] | None = field(default=None, repr=False, compare=False)
+    weights: Weights | None = field(default=None, repr=False, compare=False)
+    trained_steps: int | None = None  # generator updates the weights have had, inherited ones included
 
     @property
     def failed(self) -> bool:
@@ -193,6 +230,7 @@ class EvalResult:
             "generator_parameters": self.generator_parameters,
             "discriminator_parameters": self.discriminator_parameters,
             "seconds": self.seconds,
+            "trained_steps": self.trained_steps,
             "failure": self.failure,
         }
         data.update(self.extra)
@@ -303,7 +341,8 @@ def held_out_diagnostics(fake_logits, real_logits) -> dict[str, float]:
 
 
 def eval_gan(genome: GANGenome, context: EvalContext) -> EvalResult:
-    """Build, train and score one individual; fitness is the chosen measure (minimised).
+    """Build (from the weights it inherits, if any), train and score one individual; fitness
+    is the chosen measure (minimised).
 
     Diagnostics on held-out samples, models in inference mode: ``L_D`` and ``L_G`` (see
     ``deatf_gan.training``), the share of real samples the discriminator calls real (logit > 0)
@@ -322,7 +361,7 @@ def eval_gan(genome: GANGenome, context: EvalContext) -> EvalResult:
     weights = (generator.get_weights(), discriminator.get_weights())
     real_logits = discriminator(real, training=False)
     result = scored_result(pair, fitness_fns, real_logits, weights, start, context.keep_weights)
-    return check_result(result, len(fitness_fns))
+    return check_result(replace(result, trained_steps=context.trained_steps(genome)), len(fitness_fns))
 
 
 def scored_result(pair: TrainedPair, fitness_fns, real_logits, weights, start: float, keep_weights: bool,

@@ -1,6 +1,6 @@
 """Which evaluation a config means, and the job functions handed to executors.
 
-The evolution loop only knows ``map(job, [(genome, seed), ...])``; this module decides what
+The evolution loop only knows ``map(job, [Job(genome, seed, inheritance), ...])``; this module decides what
 ``job`` is (one individual per call, or a whole chunk for a batched evaluator that also
 estimates each job's cost) and turns what an executor hands back, a dead worker's record
 included, into an :class:`EvalResult`. Importing it imports no TensorFlow: the batched
@@ -16,17 +16,23 @@ from typing import Any
 
 from deatf_gan.batched.planner import training_cost
 from deatf_gan.config import CHECKS, Config, require
-from deatf_gan.evaluation import FITNESSES, EvalContext, EvalResult, evaluate_safely, load_function, resolve_evaluation
+from deatf_gan.evaluation import (
+    FITNESSES,
+    EvalContext,
+    EvalResult,
+    Job,
+    evaluate_safely,
+    load_function,
+    resolve_evaluation,
+)
 from deatf_gan.executors import WorkerDied
 from deatf_gan.genome import GANGenome, SearchSpace
-
-Job = tuple[GANGenome, int]  # a genome and its individual's seed
 
 
 def evaluate_job(evaluate: Callable, context: EvalContext, job: Job) -> EvalResult:
     """One individual's evaluation, its errors caught (``evaluate_safely``)."""
-    genome, seed = job
-    return evaluate_safely(evaluate, genome, context.for_seed(seed), context.objectives)
+    job = Job(*job)
+    return evaluate_safely(evaluate, job.genome, context.for_job(job), context.objectives)
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ class ChunkedJob:
 
 
 def job_function(evaluate: Callable, context: EvalContext) -> Callable:
-    """What an executor maps over ``(genome, seed)`` jobs: whole chunks where the
+    """What an executor maps over ``Job``s: whole chunks where the
     evaluation takes them, else one individual per call."""
     if getattr(evaluate, "evaluate_chunk", None) is not None:
         return ChunkedJob(evaluate, context)

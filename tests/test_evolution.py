@@ -130,6 +130,54 @@ def test_lineage_is_recorded():
         assert child.parents and child.operators
 
 
+@pytest.mark.parametrize("inherit", [True, False])
+def test_children_go_on_training_their_parents_weights_unless_inheritance_is_off(inherit):
+    """A child's generator has had its role parent's updates plus its own ``training.steps``;
+    it starts from its parent's weights, so it is not what training from scratch gives."""
+    evaluated = {}
+
+    class Record(Hook):
+        def on_generation(self, state):
+            evaluated.update({ind.id: ind for ind in state.evaluated})
+
+    steps = TINY_RUN["training"]["steps"]
+    config = _config(generations=3, inherit_weights=inherit, crossover_probability=0.0, mutation_probability=1.0)
+    evolve(config, hooks=[Record()])
+    children = [ind for ind in evaluated.values() if ind.parents]
+    assert children
+    for child in children:
+        parent = evaluated[child.parents[0]]
+        expected = parent.result.trained_steps + steps if inherit else steps
+        assert child.result.trained_steps == expected
+    deepest = max(ind.result.trained_steps for ind in evaluated.values())
+    assert (deepest >= 2 * steps) if inherit else (deepest == steps)
+
+
+def test_a_genome_evaluated_again_with_a_better_fitness_replaces_its_hall_of_fame_entry():
+    """Noisy fitness: one genome scored once per seed. Rank 1 is the best individual ever
+    evaluated, and the logbook's best agrees with it every generation."""
+    seen = []
+
+    def noisy(genome, context):
+        fitness = float(np.random.default_rng(context.seed).uniform())
+        seen.append((genome, fitness))
+        return fitness
+
+    # a space whose only mutation changes nothing: every mutant re-evaluates its parent's genome
+    config = config_from_dict(
+        {**TINY_RUN, "evolution": {**TINY_RUN["evolution"], "generations": 4, "mutations": ["change_dropout"],
+                                   "crossover_probability": 0.0, "mutation_probability": 1.0},
+         "search_space": {"generator": {"max_layers": 1, "dropout": {"min": 0, "max": 0}},
+                          "discriminator": {"max_layers": 1, "dropout": {"min": 0, "max": 0}}}}
+    )  # fmt: skip
+    result = evolve(config, evaluate=noisy)
+    best = min(fitness for _, fitness in seen)
+    assert result.hall_of_fame[0].fitness.values == (best,)
+    assert len({m.genome for m in result.hall_of_fame}) == len(result.hall_of_fame)
+    assert result.logbook[-1]["best"] == best
+    assert len(seen) > len({genome for genome, _ in seen})  # genomes were evaluated again
+
+
 def test_hooks_see_every_generation():
     events = []
 

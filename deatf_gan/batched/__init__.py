@@ -20,7 +20,6 @@ _EXPORTS = {
     "default_lanes": "evaluator",
     "train_chunk": "engine",
     "TrainedChunk": "engine",
-    "initial_weights": "state",
     "Superset": "planner",
     "NetworkShape": "planner",
     "call_superset": "planner",

@@ -35,6 +35,7 @@ from deatf_gan.batched.state import (
 from deatf_gan.compiled import CompiledFunction
 from deatf_gan.datasets import Dataset
 from deatf_gan.genome import GANGenome, SearchSpace
+from deatf_gan.inheritance import Weights
 from deatf_gan.losses import discriminator_loss, generator_loss, masked_mean
 from deatf_gan.noise import hashed_normal
 from deatf_gan.streams import DropoutStream
@@ -255,14 +256,16 @@ def train_chunk(
     space: SearchSpace | None = None,
     jit_compile: bool = True,
     superset: Superset | None = None,
+    start: Sequence[Weights | None] | None = None,
 ) -> TrainedChunk:
     """Train every ``(genome, seed)`` pair as ``train_pair`` would, all in one compiled call
-    (in ``superset`` if given: it must cover the genomes and hold at least as many)."""
+    (in ``superset`` if given: it must cover the genomes and hold at least as many), each
+    from its ``start`` weights where given (``state.load_chunk``)."""
     if superset is None:
         superset = Superset.covering(genomes, dataset, space, population_bucket(len(genomes)), jit_compile)
     elif len(genomes) > superset.population:
         raise ValueError(f"{len(genomes)} genomes do not fit a superset of population {superset.population}")
-    genes, state, table = load_chunk(superset, genomes, seeds, dataset, steps)
+    genes, state, table = load_chunk(superset, genomes, seeds, dataset, steps, start)
     genes, state = tf.nest.map_structure(tf.constant, (genes, state))
     train = compiled_functions(superset).train
     data, stddev = tf.constant(dataset.samples), tf.constant(latent_stddev, tf.float32)

@@ -38,6 +38,7 @@ from deatf_gan.build import trained_pair
 from deatf_gan.evaluation import (
     EvalContext,
     EvalResult,
+    Job,
     TrainedPair,
     check_result,
     eval_gan,
@@ -100,7 +101,7 @@ def prepare_functions(chunk_superset: Superset, context: EvalContext) -> None:
 
 
 class BatchedEvaluation:
-    """``evaluate_chunk(jobs, context)`` gives one EvalResult per ``(genome, seed)`` job, in
+    """``evaluate_chunk(jobs, context)`` gives one EvalResult per ``Job`` (or ``(genome, seed)``), in
     job order, with ``eval_gan``'s fields. If the batched calls themselves raise, each job
     falls back to ``eval_gan`` alone (logged as a warning)."""
 
@@ -120,16 +121,17 @@ class BatchedEvaluation:
 
     def __call__(self, genome: GANGenome, context: EvalContext) -> EvalResult:
         """The one-individual contract (a chunk of one)."""
-        return self.evaluate_chunk([(genome, context.seed)], context)[0]
+        return self.evaluate_chunk([Job(genome, context.seed, context.inheritance)], context)[0]
 
     @staticmethod
     def job_cost(genome: GANGenome, context: EvalContext) -> float:
         """``planner.training_cost``, which executors balance a generation's chunks with."""
         return training_cost(genome, context.steps)
 
-    def evaluate_chunk(self, jobs: Sequence[tuple[GANGenome, int]], context: EvalContext) -> list[EvalResult]:
+    def evaluate_chunk(self, jobs: Sequence[Job], context: EvalContext) -> list[EvalResult]:
         if not jobs:
             return []
+        jobs = [Job(*job) for job in jobs]
         start = time.perf_counter()
         try:
             results = self._evaluate(jobs, context, start)
@@ -137,16 +139,15 @@ class BatchedEvaluation:
             logger.warning(
                 "batched evaluation of %d individuals failed; evaluating each alone", len(jobs), exc_info=True
             )
-            return [
-                evaluate_safely(eval_gan, genome, context.for_seed(seed), context.objectives) for genome, seed in jobs
-            ]
+            return [evaluate_safely(eval_gan, job.genome, context.for_job(job), context.objectives) for job in jobs]
         return [check_result(result, context.objectives) for result in results]
 
-    def _evaluate(self, jobs, context: EvalContext, start: float) -> list[EvalResult]:
-        genomes = [g for g, _ in jobs]
+    def _evaluate(self, jobs: list[Job], context: EvalContext, start: float) -> list[EvalResult]:
+        genomes = [job.genome for job in jobs]
+        contexts = [context.for_job(job) for job in jobs]
         chunk_superset = self.superset_for(genomes, context.dataset)
         supersets = [call_superset(chunk_superset, genome) for genome in genomes]
-        held = [held_out(context.for_seed(seed), genome) for genome, seed in jobs]
+        held = [held_out(c, genome) for c, genome in zip(contexts, genomes)]
         fitness_fns = fitness_functions(context.fitness)
         judged = fitness_judged_generator_loss in fitness_fns
         prepare_functions(chunk_superset, context)
@@ -154,7 +155,8 @@ class BatchedEvaluation:
 
         def call(indices: list[int]) -> list[_Trained]:
             call_jobs, call_held = [jobs[i] for i in indices], [held[i] for i in indices]
-            return self._train_and_score(call_jobs, call_held, context, supersets[indices[0]], judged)
+            start_weights = [contexts[i].start_weights(genomes[i]) if jobs[i].inheritance else None for i in indices]
+            return self._train_and_score(call_jobs, call_held, context, supersets[indices[0]], judged, start_weights)
 
         lanes = self.lanes or default_lanes()
         if lanes == 1 or len(calls) == 1:
@@ -169,29 +171,39 @@ class BatchedEvaluation:
         dataset = context.dataset
         pairs = [
             TrainedPair(
-                genome, functools.partial(trained_pair, genome, dataset, seed, out.weights), dataset, *held[i], seed,
-                context.latent_stddev,
+                job.genome, functools.partial(trained_pair, job.genome, dataset, job.seed, out.weights), dataset,
+                *held[i], job.seed, context.latent_stddev,
             ).knowing(generated=out.generated, fake_logits=out.fake_logits)
-            for i, ((genome, seed), out) in enumerate(zip(jobs, trained))
+            for i, (job, out) in enumerate(zip(jobs, trained))
         ]  # fmt: skip
         if judged:  # every judge of the chunk in one call
             losses = judged_generator_losses(
                 dataset.samples, [out.judge_samples for out in trained], [pair.generated for pair in pairs],
-                [seed for _, seed in jobs],
+                [job.seed for job in jobs],
             )  # fmt: skip
             for pair, loss in zip(pairs, losses):
                 pair.knowing(judged_loss=loss)
         return [
-            scored_result(pair, fitness_fns, out.real_logits, out.weights, start, context.keep_weights, share=len(jobs))
-            for pair, out in zip(pairs, trained)
+            dataclasses.replace(
+                scored_result(
+                    pair, fitness_fns, out.real_logits, out.weights, start, context.keep_weights, share=len(jobs)
+                ),
+                trained_steps=c.trained_steps(pair.genome),
+            )  # fmt: skip
+            for pair, out, c in zip(pairs, trained, contexts)
         ]
 
     @staticmethod
-    def _train_and_score(jobs, held, context: EvalContext, superset: Superset, judged: bool) -> list[_Trained]:
-        """One compiled call's jobs: train, score on the held-out samples, export the weights,
-        and for a judged fitness generate the judge's training samples."""
-        genomes, seeds = [g for g, _ in jobs], [int(s) for _, s in jobs]
-        chunk = train_chunk(genomes, seeds, context.dataset, context.steps, context.latent_stddev, superset=superset)
+    def _train_and_score(jobs, held, context: EvalContext, superset: Superset, judged: bool,
+                         start_weights) -> list[_Trained]:  # fmt: skip
+        """One compiled call's jobs: train from their start weights (None: fresh), score on
+        the held-out samples, export the weights, and for a judged fitness generate the
+        judge's training samples."""
+        genomes, seeds = [job.genome for job in jobs], [int(job.seed) for job in jobs]
+        chunk = train_chunk(
+            genomes, seeds, context.dataset, context.steps, context.latent_stddev, superset=superset,
+            start=start_weights,
+        )  # fmt: skip
         s = superset
 
         def padded(latents):

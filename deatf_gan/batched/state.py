@@ -20,9 +20,10 @@ import tensorflow as tf
 
 from deatf_gan.batched.optimizers import OPTIMIZER_NAMES, Slots
 from deatf_gan.batched.planner import SEGMENT_STEPS, NetworkShape, Superset
-from deatf_gan.build import INITIALIZER_CLASSES, layer_seeds
+from deatf_gan.build import initial_weights
 from deatf_gan.datasets import Dataset
 from deatf_gan.genome import GANGenome, MLPDescriptor
+from deatf_gan.inheritance import Weights
 from deatf_gan.training import training_schedule
 
 NORMALIZATION_EPSILON = 1e-7  # keras.backend.epsilon(): Normalization divides by max(sqrt(var), ε)
@@ -119,29 +120,6 @@ class ChunkState(NamedTuple):
     discriminator: RoleState
 
 
-def initial_weights(genome: GANGenome, dataset: Dataset, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The initial weights ``deatf_gan.build.build_pair(genome, dataset, seed)`` would have, in
-    ``get_weights()`` order, without building models: each Keras initializer called with the
-    same seed and shape (Keras 3 initializers with an integer seed are stateless)."""
-
-    def network(role: str, input_dim: int, output_dim: int) -> list[np.ndarray]:
-        descriptor = genome.network(role)
-        seeds = layer_seeds(seed, role, len(descriptor.layers))
-        values, width = [], input_dim
-        for layer, layer_seed in zip(descriptor.layers, seeds):
-            values.append(np.asarray(INITIALIZER_CLASSES[layer.initializer](seed=layer_seed)((width, layer.units))))
-            zeros, ones = np.zeros(layer.units, np.float32), np.ones(layer.units, np.float32)
-            # Dense bias, or (no bias before batch norm) gamma, beta, moving mean, moving variance
-            values += [ones, zeros, zeros, ones] if layer.batch_norm else [zeros]
-            width = layer.units
-        output = INITIALIZER_CLASSES["glorot_uniform"](seed=seeds[-1])((width, output_dim))
-        return values + [np.asarray(output), np.zeros(output_dim, np.float32)]
-
-    return network("generator", genome.hyperparameters.latent_dim, dataset.dim), network(
-        "discriminator", dataset.dim, 1
-    )
-
-
 def load_role(
     shape: NetworkShape, descriptors: Sequence[MLPDescriptor], weights, input_dims, learning_rates, optimizers
 ):
@@ -183,16 +161,21 @@ def load_role(
     return genes, RoleState(flat, slots, tuple(means), tuple(variances))
 
 
-def load_chunk(superset: Superset, genomes: Sequence[GANGenome], seeds: Sequence[int], dataset: Dataset, steps: int):
+def load_chunk(superset: Superset, genomes: Sequence[GANGenome], seeds: Sequence[int], dataset: Dataset, steps: int,
+               start: Sequence[Weights | None] | None = None):  # fmt: skip
     """``(ChunkGenes, ChunkState, batch table)`` of a call, padded to K with copies of its
-    first member. The batch table ``[K, segments · SEGMENT_STEPS · D, batch]`` holds the rows
-    of each step's sub-step ``sub`` at ``step · D + sub`` (``D`` the superset's discriminator
+    first member. Each member starts from its ``start`` weights (Keras-ordered, as
+    ``deatf_gan.inheritance`` gives them), or where None from ``build.initial_weights``.
+    The batch table ``[K, segments · SEGMENT_STEPS · D, batch]`` holds the rows of each
+    step's sub-step ``sub`` at ``step · D + sub`` (``D`` the superset's discriminator
     steps), from ``training.training_schedule``, as the Keras path draws them."""
     s, k = superset, superset.population
     genomes = list(genomes) + [genomes[0]] * (k - len(genomes))
     seeds = list(seeds) + [seeds[0]] * (k - len(seeds))
     hyper = [g.hyperparameters for g in genomes]
-    initial = [initial_weights(g, dataset, seed) for g, seed in zip(genomes, seeds)]
+    start = list(start or [None] * len(genomes))
+    start = start + [start[0]] * (k - len(start))
+    initial = [w if w is not None else initial_weights(g, dataset, seed) for g, seed, w in zip(genomes, seeds, start)]
     optimizers = [h.optimizer for h in hyper]
     g_genes, g_state = load_role(
         s.generator, [g.generator for g in genomes], [w[0] for w in initial], [h.latent_dim for h in hyper],

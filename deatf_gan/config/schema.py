@@ -118,7 +118,12 @@ class SelectionConfig:
 
 @dataclass(frozen=True)
 class EvolutionConfig:
-    """The generation loop: µ+λ (default), µ,λ or the simple GA."""
+    """The generation loop: µ+λ (default), µ,λ or the simple GA.
+
+    ``inherit_weights``: a child starts from its parents' trained weights and trains
+    ``training.steps`` more (Lamarckian inheritance, ``deatf_gan.inheritance``); off, every
+    individual trains from fresh weights.
+    """
 
     algorithm: Literal["mu_plus_lambda", "mu_comma_lambda", "simple"] = "mu_plus_lambda"
     population: int = 8
@@ -130,6 +135,7 @@ class EvolutionConfig:
     hall_of_fame: int = 3
     mutations: tuple[str, ...] | None = None  # None: every registered mutation
     crossovers: tuple[str, ...] | None = None  # None: every registered crossover
+    inherit_weights: bool = True
 
 
 @dataclass(frozen=True)

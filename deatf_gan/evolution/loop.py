@@ -18,7 +18,7 @@ from deatf_gan import xla_cache
 from deatf_gan.config import CHECKS, Config, validate_names
 from deatf_gan.datasets import Dataset, load_dataset
 from deatf_gan.errors import GenomeError, RunAborted
-from deatf_gan.evaluation import EvalContext, EvalResult, check_fitness_applies, fitness_functions
+from deatf_gan.evaluation import EvalContext, EvalResult, Job, check_fitness_applies, fitness_functions
 from deatf_gan.evaluators import default_evaluation, job_function, job_result
 from deatf_gan.evolution.records import (
     EvaluationCache,
@@ -26,6 +26,7 @@ from deatf_gan.evolution.records import (
     EvolutionResult,
     Fitness,
     GenerationState,
+    HallOfFame,
     Hook,
     Individual,
     ResumeState,
@@ -33,6 +34,7 @@ from deatf_gan.evolution.records import (
 )
 from deatf_gan.executors import make_executor
 from deatf_gan.genome import GANGenome, SearchSpace
+from deatf_gan.inheritance import Inheritance, Parent
 from deatf_gan.operators import CROSSOVERS, MUTATIONS, crossover, mutate
 
 # --- selection (seeded; DEAP's selectors use the global ``random`` module) ---------------------
@@ -120,15 +122,21 @@ class _Evolution:
         self.hooks = list(hooks)
         self.next_id = 0
         evo = config.evolution
-        self.hall_of_fame = tools.HallOfFame(evo.hall_of_fame, similar=same_genome)
+        self.hall_of_fame = HallOfFame(evo.hall_of_fame, similar=same_genome)
         self.logbook = tools.Logbook()
         self.logbook.header = ["gen", "evaluated", "failures", "min", "mean", "max", "std", "best", "seconds"]
         selection = SELECTIONS[evo.selection.method]
         self.select = functools.partial(selection, size=evo.selection.tournament_size)
 
-    def new_individual(self, genome: GANGenome, born: int, parents=(), operators=()) -> Individual:
+    def new_individual(
+        self, genome: GANGenome, born: int, parents: Sequence[Individual] = (), operators=(), inheritance=None
+    ) -> Individual:
+        """A child of ``parents`` (its own first), inheriting their trained weights when the
+        run inherits (``evolution.inherit_weights``); ``inheritance`` given is kept as is."""
         seed = individual_seed(self.config.seed, self.next_id)
-        individual = Individual(genome, self.next_id, born, seed, parents, operators, self.weights)
+        parent_ids = tuple(p.id for p in parents)
+        individual = Individual(genome, self.next_id, born, seed, parent_ids, operators, self.weights)
+        individual.inheritance = inheritance if inheritance is not None else self._inheritance(parents)
         self.next_id += 1
         try:
             self.space.validate(genome)
@@ -137,6 +145,17 @@ class _Evolution:
             reason = f"operator {'+'.join(operators)} produced an invalid genome: {error}"
             self._assign(individual, EvalResult.failed_with(reason, len(self.weights)))
         return individual
+
+    def _inheritance(self, parents: Sequence[Individual]) -> Inheritance | None:
+        """What a child inherits: the trained weights of those of its parents that have any."""
+        if not self.config.evolution.inherit_weights:
+            return None
+        trained = [
+            Parent(p.genome, p.result.weights, p.result.trained_steps or 0)
+            for p in parents
+            if p.result is not None and not p.failed and p.result.weights is not None
+        ]
+        return Inheritance(tuple(trained)) if trained else None
 
     def _assign(self, individual: Individual, result: EvalResult) -> None:
         individual.result = result
@@ -148,7 +167,7 @@ class _Evolution:
         cached = [(ind, self.cache.get(ind.genome, ind.seed)) for ind in invalid]
         pending = [ind for ind, result in cached if result is None]
         job = job_function(self.evaluate, self.context)
-        answers = self.map_fn(job, [(ind.genome, ind.seed) for ind in pending])
+        answers = self.map_fn(job, [Job(ind.genome, ind.seed, ind.inheritance) for ind in pending])
         fresh = zip(pending, (job_result(answer, self.context.objectives) for answer in answers))
         finished = [(ind, result, True) for ind, result in cached if result is not None]
         for done, (individual, result, from_cache) in enumerate(
@@ -169,6 +188,7 @@ class _Evolution:
         if not from_cache:
             self.cache.put(individual.genome, individual.seed, result)
         self._assign(individual, result)
+        individual.inheritance = None  # its parents' weights are no longer needed
         self.consecutive_failures = self.consecutive_failures + 1 if result.failed else 0
         limit = self.config.evaluation.max_consecutive_failures
         if self.consecutive_failures >= limit:
@@ -185,13 +205,13 @@ class _Evolution:
     # variation: every child is a new Individual; reproduction keeps the parent as is
     def _mutant(self, parent: Individual, generation: int) -> Individual:
         genome, name = mutate(parent.genome, self.space, self.rng, self.config.evolution.mutations)
-        return self.new_individual(genome, generation, (parent.id,), (name,) if name else ())
+        return self.new_individual(genome, generation, (parent,), (name,) if name else ())
 
     def _cross(self, a: Individual, b: Individual, generation: int) -> tuple[Individual, Individual]:
         child_a, child_b, name = crossover(a.genome, b.genome, self.space, self.rng, self.config.evolution.crossovers)
         return (
-            self.new_individual(child_a, generation, (a.id, b.id), (name,)),
-            self.new_individual(child_b, generation, (b.id, a.id), (name,)),
+            self.new_individual(child_a, generation, (a, b), (name,)),
+            self.new_individual(child_b, generation, (b, a), (name,)),
         )
 
     def vary_or(self, population: list[Individual], generation: int) -> list[Individual]:
@@ -221,9 +241,11 @@ class _Evolution:
                 continue
             if individual.born == generation:  # a crossover child: record both operators, same parents
                 genome, name = mutate(individual.genome, self.space, self.rng, evo.mutations)
-                offspring[i] = self.new_individual(
-                    genome, generation, individual.parents, individual.operators + ((name,) if name else ())
+                child = self.new_individual(
+                    genome, generation, (), individual.operators + ((name,) if name else ()), individual.inheritance
                 )
+                child.parents = individual.parents
+                offspring[i] = child
             else:
                 offspring[i] = self._mutant(individual, generation)
         return offspring
@@ -244,8 +266,10 @@ class _Evolution:
         self, generation: int, population: list[Individual], evaluated: list[Individual], seconds: float
     ) -> None:
         self.hall_of_fame.update([ind for ind in evaluated if not ind.failed])
-        for individual in evaluated:  # trained weights are kept only by hall-of-fame members
-            if individual.result is not None and individual.result.weights is not None:
+        # trained weights are kept by hall-of-fame members, and by the population when children inherit them
+        keep = {id(ind) for ind in population} if self.config.evolution.inherit_weights else set()
+        for individual in evaluated:
+            if id(individual) not in keep and individual.result is not None and individual.result.weights is not None:
                 individual.result = replace(individual.result, weights=None)
         values = np.array([ind.fitness.values[0] for ind in population if not ind.failed], dtype=float)
         stats = (

@@ -11,6 +11,7 @@ from deatf_gan.config import Config
 from deatf_gan.datasets import Dataset
 from deatf_gan.evaluation import EvalResult
 from deatf_gan.genome import GANGenome
+from deatf_gan.inheritance import Inheritance
 
 
 class Fitness(base.Fitness):
@@ -40,10 +41,13 @@ def _restore_fitness(weights, wvalues) -> Fitness:
 
 
 class Individual:
-    """A genome with its DEAP fitness and its record: id, lineage, birth generation, result.
+    """A genome with its DEAP fitness and its record: id, lineage, birth generation, result,
+    and until it is evaluated what it inherits from its parents.
 
     Defined once at module level so it pickles; workers only ever see the plain genome.
     """
+
+    inheritance: Inheritance | None = None  # a class default: checkpoints made before it existed load
 
     def __init__(self, genome: GANGenome, id: int, born: int, seed: int, parents=(), operators=(), weights=(-1.0,)):
         self.genome = genome
@@ -131,6 +135,25 @@ class EvolutionResult:
 def same_genome(a: Individual, b: Individual) -> bool:
     """Hall-of-fame duplicate test (module level, so the hall of fame pickles)."""
     return a.genome == b.genome
+
+
+class HallOfFame(tools.HallOfFame):
+    """DEAP's hall of fame, except that a duplicate (``similar``) that is fitter replaces its
+    twin. DEAP keeps the first: with a noisy fitness the same genome evaluated again may
+    score better, and that better individual (with its weights) is the one to keep, so
+    rank 1 is always the best individual the run has seen."""
+
+    def update(self, population) -> None:
+        for individual in population:
+            twin = next((i for i, member in enumerate(self) if self.similar(individual, member)), None)
+            if twin is not None:
+                if individual.fitness > self[twin].fitness:
+                    self.remove(twin)
+                    self.insert(individual)
+            elif len(self) < self.maxsize or individual.fitness > self[-1].fitness:
+                if len(self) >= self.maxsize:
+                    self.remove(-1)
+                self.insert(individual)
 
 
 class EvaluationCache:

@@ -15,10 +15,11 @@ import tensorflow as tf
 from deatf_gan import batched
 from deatf_gan.batched.network import Batch, LayerGenes, forward
 from deatf_gan.batched.state import ParameterLayout, Params, load_chunk
-from deatf_gan.build import build_pair
+from deatf_gan.build import build_pair, initial_weights
 from deatf_gan.datasets import Dataset, gaussian_1d
-from deatf_gan.evaluation import EvalContext, eval_gan
+from deatf_gan.evaluation import EvalContext, Job, eval_gan
 from deatf_gan.genome import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, GANGenome, Hyperparameters, LayerGene, MLPDescriptor
+from deatf_gan.inheritance import Inheritance, Parent
 from deatf_gan.training import train_pair
 
 STEPS = 10
@@ -85,7 +86,7 @@ def test_initial_weights_are_those_of_build_pair():
     for seed, genome in enumerate(_genomes()):
         generator, discriminator = build_pair(genome, dataset, seed)
         expected = generator.get_weights() + discriminator.get_weights()
-        actual = [w for weights in batched.initial_weights(genome, dataset, seed) for w in weights]
+        actual = [w for weights in initial_weights(genome, dataset, seed) for w in weights]
         assert len(actual) == len(expected)
         assert all(np.array_equal(a, e) for a, e in zip(actual, expected))
 
@@ -246,6 +247,24 @@ def test_a_chunk_evaluation_gives_eval_gan_fields_and_fitness():
         assert result.generator_parameters == reference.generator_parameters
         assert result.discriminator_parameters == reference.discriminator_parameters
         assert all(np.allclose(a, b, atol=1e-4) for a, b in zip(result.weights[0], reference.weights[0]))
+
+
+def test_both_evaluators_train_an_inherited_start_alike():
+    """A job that inherits starts both evaluators from the same mapped weights."""
+    dataset = gaussian_1d(samples=500)
+    genomes = _genomes()
+    context = EvalContext(dataset=dataset, steps=STEPS, latent_stddev=2.0, eval_samples=1000, fitness="generator_loss")
+    parent = eval_gan(genomes[0], context.for_seed(3))
+    child = dataclasses.replace(genomes[0], generator=genomes[1].generator)
+    job = Job(child, 4, Inheritance((Parent(genomes[0], parent.weights, parent.trained_steps),)))
+    batched_result = batched.BatchedEvaluation(jit_compile=False).evaluate_chunk([job], context)[0]
+    keras_result = eval_gan(child, context.for_job(job))
+    assert batched_result.trained_steps == keras_result.trained_steps == 2 * STEPS
+    assert batched_result.generator_loss == pytest.approx(keras_result.generator_loss, rel=1e-3)
+    for a, b in zip(batched_result.weights[1], keras_result.weights[1]):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    fresh = eval_gan(child, context.for_seed(4))
+    assert not np.allclose(fresh.weights[1][0], keras_result.weights[1][0], atol=1e-3)
 
 
 def test_lanes_train_side_by_side_with_the_same_bits_as_one_lane():
