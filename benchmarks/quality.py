@@ -6,8 +6,10 @@
 For each dataset (``configs/<dataset>.yaml``), fitness choice and seed, ``run`` evolves a
 population (``--population``, ``--generations``, ``--steps`` override the config) and
 counts the training budget it spent: generator updates summed over every evaluated
-individual. With ``--budget B`` the evolved best genome is then retrained from scratch for
-the rest of B (the usual search-then-train protocol), and the budget is B. The
+individual (``--inherit on``, the default, lets children go on training their parents'
+weights; ``off`` trains every individual from scratch). With ``--budget B`` the evolved
+best genome is then retrained from scratch for the rest of B (the usual search-then-train
+protocol), and the budget is B. The
 hand-designed GAN (two 128-unit ReLU layers in each network, Adam 2e-4 for
 both, batch 64, one discriminator update per generator update) is then trained from the
 same seed for that whole budget in one go. Both generators are measured the same way, on
@@ -75,6 +77,7 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
         f"evolution.generations={args.generations}",
         f"training.steps={args.steps}",
         f"executor.workers={args.workers}",
+        f"evolution.inherit_weights={'true' if args.inherit == 'on' else 'false'}",
     ]
     if "," in fitness:
         overrides.append("evolution.selection.method=nsga2")
@@ -87,15 +90,19 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
     budget = evaluations * config.training.steps
     best = result.best
     latent_stddev = config.training.latent_stddev
+    lineage = "inherited" if args.inherit == "on" else "from scratch"
     if args.budget:  # the rest of the budget retrains the winner from scratch, for longer
         if args.budget <= budget:
             raise SystemExit(f"--budget {args.budget} is not more than the evolution's {budget} steps")
         retrained, retrain_seconds = train_fully(best.genome, dataset, best.seed, args.budget - budget, latent_stddev)
         weights, seconds, budget = retrained.weights[0], seconds + retrain_seconds, args.budget
         retrained_steps = args.budget - evaluations * config.training.steps
-        method = f"evolved {evaluations}×{config.training.steps} + best retrained {retrained_steps} ({fitness})"
+        method = (
+            f"evolved {evaluations}×{config.training.steps} {lineage} + best retrained {retrained_steps} ({fitness})"
+        )
     else:
-        weights, method = best.result.weights[0], f"evolved {evaluations}×{config.training.steps} ({fitness})"
+        weights = best.result.weights[0]
+        method = f"evolved {evaluations}×{config.training.steps} {lineage} ({fitness})"
     quality = fresh_quality(best.genome, weights, dataset, best.seed, latent_stddev, args.samples)
     common = {"dataset": dataset_name, "seed": seed, "budget_steps": budget, "samples": args.samples}
     rows = [
@@ -105,6 +112,7 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
             "evaluations": evaluations,
             "seconds": round(seconds, 1),
             "fitness": list(best.fitness.values),
+            "trained_steps": best.result.trained_steps,
             "genome": best.genome.to_dict(),
             **quality,
         }
@@ -146,6 +154,7 @@ def run(args) -> None:
 METRIC_COLUMNS = {
     "mixture": [
         ("modes_covered", "modes covered", "{:.0f}"),
+        ("modes_covered_strict", "modes (strict)", "{:.0f}"),
         ("high_quality_share", "high-quality share", "{:.3f}"),
         ("reverse_kl", "reverse KL", "{:.3f}"),
     ],
@@ -167,16 +176,34 @@ def report(args) -> None:
     for dataset_name in dict.fromkeys(row["dataset"] for row in rows):
         kind = load_dataset(dataset_name).kind
         columns = METRIC_COLUMNS[kind]
+        dataset_rows = [r for r in rows if r["dataset"] == dataset_name]
         print(f"\n#### {dataset_name}\n")
         print("| method | seed | budget (steps) | " + " | ".join(title for _, title, _ in columns) + " | seconds |")
         print("|---" * (len(columns) + 4) + "|")
-        for row in (r for r in rows if r["dataset"] == dataset_name):
-            cells = [fmt.format(row[key]) for key, _, fmt in columns]
+        for row in dataset_rows:
+            cells = [fmt.format(row.get(key, float("nan"))) for key, _, fmt in columns]
             print(
                 f"| {row['method']} | {row['seed']} | {row['budget_steps']:,} | "
                 + " | ".join(cells)
                 + f" | {row['seconds']:.0f} |"
             )
+        print(f"\n{dataset_name}, mean ± standard error over seeds:\n")
+        print("| method | seeds | " + " | ".join(title for _, title, _ in columns) + " | seconds |")
+        print("|---" * (len(columns) + 3) + "|")
+        for method in dict.fromkeys(row["method"] for row in dataset_rows):
+            group = [r for r in dataset_rows if r["method"] == method]
+            cells = [_mean_and_error([r.get(key, float("nan")) for r in group], fmt) for key, _, fmt in columns]
+            seconds = _mean_and_error([r["seconds"] for r in group], "{:.0f}")
+            print(f"| {method} | {len(group)} | " + " | ".join(cells) + f" | {seconds} |")
+
+
+def _mean_and_error(values, fmt: str) -> str:
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return fmt.format(values.mean())
+    error = values.std(ddof=1) / np.sqrt(len(values))
+    precise = fmt.replace(":.0f", ":.1f")
+    return f"{precise.format(values.mean())} ± {precise.format(error)}"
 
 
 def main() -> None:
@@ -199,6 +226,9 @@ def main() -> None:
     run_parser.add_argument("--samples", type=int, default=2500)
     run_parser.add_argument("--workers", type=int, default=2)
     run_parser.add_argument("--no-baseline", action="store_true")
+    run_parser.add_argument(
+        "--inherit", choices=["on", "off"], default="on", help="evolution.inherit_weights (Lamarckian inheritance)"
+    )
     run_parser.add_argument("--out", default="quality.jsonl")
     report_parser = commands.add_parser("report")
     report_parser.add_argument("results")

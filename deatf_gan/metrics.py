@@ -23,6 +23,9 @@ MIN_SAMPLES_PER_COVERED_MODE = 1
 """A mode is covered when at least this many high-quality samples are nearest to it: VEEGAN's
 published definition ("mixture components whose mean is nearest to at least one high quality
 sample", scored on 2,500 samples), which PacGAN's reference code also applies."""
+STRICT_SHARE = 0.2
+"""A mode is strictly covered when it holds at least this fraction of a fair share (an equal
+split over the modes) of the high-quality samples: one stray sample does not count."""
 
 
 def _as_rows(samples: np.ndarray) -> np.ndarray:
@@ -60,6 +63,7 @@ class ModeStatistics:
     modes: int
     high_quality_share: float
     reverse_kl: float
+    modes_covered_strict: int = 0
 
 
 def mode_statistics(generated: np.ndarray, centres: np.ndarray, stddev: float) -> ModeStatistics:
@@ -68,7 +72,8 @@ def mode_statistics(generated: np.ndarray, centres: np.ndarray, stddev: float) -
 
     Each sample goes to its nearest centre and is high quality when ‖x − c‖ ≤ 3·stddev
     (:data:`HIGH_QUALITY_STDDEVS`). A mode is covered with at least
-    :data:`MIN_SAMPLES_PER_COVERED_MODE` high-quality samples on it. ``reverse_kl`` is
+    :data:`MIN_SAMPLES_PER_COVERED_MODE` high-quality samples on it, strictly covered with
+    :data:`STRICT_SHARE` of a fair share of them (and at least one). ``reverse_kl`` is
     KL(p_g ‖ uniform) = Σ_k p_g(k) log(K p_g(k)) over the histogram p_g of high-quality samples,
     empty modes adding 0: 0 when balanced, log 2 on half the modes, at most log K. With no
     high-quality sample at all it is that worst case, log K, as if all mass sat on one mode.
@@ -91,6 +96,7 @@ def mode_statistics(generated: np.ndarray, centres: np.ndarray, stddev: float) -
         modes=modes,
         high_quality_share=float(high_quality.mean()) if len(generated) else 0.0,
         reverse_kl=max(reverse_kl, 0.0),
+        modes_covered_strict=int(np.sum((counts >= STRICT_SHARE * total / modes) & (counts > 0))),
     )
 
 
@@ -199,6 +205,7 @@ WORST = {
     "mean_error": math.inf,
     "stddev_error": math.inf,
     "modes_covered": 0.0,
+    "modes_covered_strict": 0.0,
     "high_quality_share": 0.0,
     "reverse_kl": math.inf,
     "frechet_distance": math.inf,
@@ -212,7 +219,7 @@ A measure that comes out NaN (finite samples too large for the classifier) takes
 
 METRIC_NAMES = {
     "univariate": ("wasserstein_1d", "mean_error", "stddev_error"),
-    "mixture": ("modes_covered", "high_quality_share", "reverse_kl"),
+    "mixture": ("modes_covered", "modes_covered_strict", "high_quality_share", "reverse_kl"),
     "digits": ("frechet_distance", "class_coverage_tvd", "mean_confidence"),
     "samples": ("mean_error", "stddev_error"),
 }

@@ -99,6 +99,17 @@ def test_one_high_quality_sample_covers_a_mode():
     assert (statistics.modes_covered, statistics.high_quality_share) == (1, 0.5)
 
 
+def test_strict_coverage_ignores_modes_with_a_few_stray_samples(rng):
+    centres = ring_centres()
+    # 1,000 samples on each of four modes, 10 on each of the other four: a fair share is
+    # 505, a fifth of it 101
+    samples = np.concatenate([np.tile(c, (1000 if i % 2 == 0 else 10, 1)) for i, c in enumerate(centres)])
+    statistics = metrics.mode_statistics(samples, centres, 0.02)
+    assert (statistics.modes_covered, statistics.modes_covered_strict) == (8, 4)
+    real = metrics.mode_statistics(mixture(centres, 0.02, 2500, rng), centres, 0.02)
+    assert real.modes_covered_strict == 8
+
+
 # --- digits ----------------------------------------------------------------------------------
 
 
