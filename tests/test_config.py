@@ -26,6 +26,22 @@ def test_save_round_trips(tmp_path):
     assert config_from_dict(config_to_dict(config)) == config
 
 
+def test_loss_and_generator_ema_choices_round_trip(tmp_path):
+    hyper = {"losses": ["hinge", "least_squares"], "generator_ema": [0, 0.99]}
+    config = config_from_dict({"search_space": {"hyperparameters": hyper}})
+    assert config.search_space.hyperparameters.losses == ("hinge", "least_squares")
+    assert config.search_space.hyperparameters.generator_ema == (0.0, 0.99)
+    save_config(config, tmp_path / "c.yaml")
+    assert load_config(tmp_path / "c.yaml") == config
+    space = config.build_search_space().hyperparameters
+    assert space.loss.options == ("hinge", "least_squares") and space.generator_ema.options == (0.0, 0.99)
+
+
+def test_default_space_trains_every_individual_as_a_plain_gan():
+    space = Config().build_search_space().hyperparameters
+    assert space.loss.options == ("non_saturating",) and space.generator_ema.options == (0.0,)
+
+
 def test_defaults_fill_missing_sections():
     config = config_from_dict({"evolution": {"generations": 2}})
     assert config.evolution.generations == 2

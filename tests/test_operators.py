@@ -106,3 +106,19 @@ def test_user_registered_mutation_is_used(rng):
         assert name == "test_double_batch" and child.hyperparameters.batch_size == 64
     finally:
         MUTATIONS.unregister("test_double_batch")
+
+
+def test_mutate_hyperparameter_moves_the_loss_and_the_generator_ema(rng):
+    hyper = {"losses": ["non_saturating", "hinge"], "generator_ema": [0.0, 0.9]}
+    space = config_from_dict({"search_space": {"hyperparameters": hyper}}).build_search_space()
+    genome = space.sample(rng)
+    moved = set()
+    for _ in range(200):
+        child = MUTATIONS.get("mutate_hyperparameter").apply(genome, space, rng)
+        space.validate(child)
+        moved |= {
+            n
+            for n in ("loss", "generator_ema")
+            if getattr(child.hyperparameters, n) != getattr(genome.hyperparameters, n)
+        }
+    assert moved == {"loss", "generator_ema"}

@@ -35,7 +35,12 @@ class NetworkSpaceConfig:
 
 @dataclass(frozen=True)
 class HyperparameterSpaceConfig:
-    """Ranges of the evolved training settings; learning rates are sampled log-uniformly."""
+    """Ranges of the evolved training settings; learning rates are sampled log-uniformly.
+
+    ``losses`` names the GAN losses an individual may train with (``non_saturating``,
+    ``least_squares``, ``hinge``) and ``generator_ema`` the decays in [0, 1) its generator's
+    weight average may have (0: no average). Their defaults train as plain GANs do.
+    """
 
     generator_learning_rate: FloatRangeConfig = FloatRangeConfig(1e-4, 1e-2)
     discriminator_learning_rate: FloatRangeConfig = FloatRangeConfig(1e-4, 1e-2)
@@ -43,6 +48,8 @@ class HyperparameterSpaceConfig:
     batch_sizes: tuple[int, ...] = (32, 64, 128)
     latent_dim: IntRangeConfig = IntRangeConfig(1, 8)
     discriminator_steps: IntRangeConfig = IntRangeConfig(1, 3)
+    losses: tuple[str, ...] = ("non_saturating",)
+    generator_ema: tuple[float, ...] = (0.0,)
 
 
 @dataclass(frozen=True)
@@ -192,5 +199,7 @@ def build_search_space(space: SearchSpaceConfig) -> SearchSpace:
             batch_size=Choice(tuple(h.batch_sizes)),
             latent_dim=IntRange(h.latent_dim.min, h.latent_dim.max),
             discriminator_steps=IntRange(h.discriminator_steps.min, h.discriminator_steps.max),
+            loss=Choice(tuple(h.losses)),
+            generator_ema=Choice(tuple(h.generator_ema)),
         ),
     )

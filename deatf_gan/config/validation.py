@@ -10,7 +10,7 @@ from typing import Any
 from deatf_gan.config.schema import Config, NetworkSpaceConfig
 from deatf_gan.datasets import DATASETS
 from deatf_gan.errors import ConfigError
-from deatf_gan.genome import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
+from deatf_gan.genome import ACTIVATIONS, INITIALIZERS, LOSSES, OPTIMIZERS
 from deatf_gan.registry import Registry
 
 # Names that live in registries downstream of the config (fitness measures, operators) are
@@ -90,6 +90,10 @@ def validate_config(config: Config) -> None:
         require(size >= 1, f"search_space.hyperparameters.batch_sizes[{index}]", "must be >= 1", size)
     _validate_range(hyper.latent_dim, "search_space.hyperparameters.latent_dim", 1)
     _validate_range(hyper.discriminator_steps, "search_space.hyperparameters.discriminator_steps", 1, 20)
+    validate_names(hyper.losses, "search_space.hyperparameters.losses", LOSSES)
+    require(len(hyper.generator_ema) > 0, "search_space.hyperparameters.generator_ema", "must not be empty", [])
+    for index, decay in enumerate(hyper.generator_ema):
+        require(0.0 <= decay < 1.0, f"search_space.hyperparameters.generator_ema[{index}]", "must be in [0, 1)", decay)
 
     training = config.training
     require(training.steps >= 1, "training.steps", "must be >= 1", training.steps)

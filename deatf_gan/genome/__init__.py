@@ -3,6 +3,7 @@
 from deatf_gan.genome.records import (
     ACTIVATIONS,
     INITIALIZERS,
+    LOSSES,
     OPTIMIZERS,
     GANGenome,
     Hyperparameters,
@@ -22,6 +23,7 @@ from deatf_gan.genome.space import (
 __all__ = [
     "ACTIVATIONS",
     "INITIALIZERS",
+    "LOSSES",
     "OPTIMIZERS",
     "ROLES",
     "Choice",

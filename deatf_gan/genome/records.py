@@ -28,6 +28,7 @@ INITIALIZERS = (
     "random_uniform",
 )
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+LOSSES = ("non_saturating", "least_squares", "hinge")  # deatf_gan.losses.GAN_LOSSES by name
 
 
 def _check_int(value, path: str, minimum: int) -> None:
@@ -105,7 +106,15 @@ class MLPDescriptor:
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    """The evolved training settings; every one of them is used by the training loop."""
+    """The evolved training settings; every one of them is used by the training loop.
+
+    ``loss`` names the GAN loss both networks train with (``deatf_gan.losses.GAN_LOSSES``).
+    ``generator_ema`` is the decay ``β`` of an exponential moving average of the generator's
+    weights, ``θ_ema ← β θ_ema + (1 - β) θ`` after every generator update (Yazıcı et al. 2019,
+    "The Unusual Effectiveness of Averaging in GAN Training"); the averaged generator is the
+    one scored and kept, and 0 switches it off. Both default to plain training, so a genome
+    written before they existed loads as the same individual.
+    """
 
     generator_learning_rate: float = 1e-3
     discriminator_learning_rate: float = 1e-3
@@ -113,6 +122,8 @@ class Hyperparameters:
     batch_size: int = 64
     latent_dim: int = 4
     discriminator_steps: int = 1
+    loss: str = "non_saturating"
+    generator_ema: float = 0.0
 
     def __post_init__(self):
         _check_float(self.generator_learning_rate, "hyperparameters.generator_learning_rate", 0.0, 10.0)
@@ -121,6 +132,8 @@ class Hyperparameters:
         _check_int(self.batch_size, "hyperparameters.batch_size", 1)
         _check_int(self.latent_dim, "hyperparameters.latent_dim", 1)
         _check_int(self.discriminator_steps, "hyperparameters.discriminator_steps", 1)
+        _check_choice(self.loss, "hyperparameters.loss", LOSSES)
+        _check_float(self.generator_ema, "hyperparameters.generator_ema", 0.0, 1.0, high_open=True)
 
 
 @dataclass(frozen=True)

@@ -160,12 +160,18 @@ HYPERPARAMETER_FIELDS = (
     "batch_size",
     "latent_dim",
     "discriminator_steps",
+    "loss",
+    "generator_ema",
 )
 
 
 @dataclass(frozen=True)
 class HyperparameterSpace:
-    """Ranges of the evolved training settings."""
+    """Ranges of the evolved training settings.
+
+    ``loss`` and ``generator_ema`` come last and default to one option each: a choice of one
+    draws no random number, so a space without them samples the genomes it always did.
+    """
 
     generator_learning_rate: FloatRange
     discriminator_learning_rate: FloatRange
@@ -173,6 +179,8 @@ class HyperparameterSpace:
     batch_size: Choice
     latent_dim: IntRange
     discriminator_steps: IntRange
+    loss: Choice = Choice(("non_saturating",))
+    generator_ema: Choice = Choice((0.0,))  # decays β in [0, 1); 0 is off
 
     def field(self, name: str):
         return getattr(self, name)

@@ -1,10 +1,13 @@
 import json
 import re
 
+import numpy as np
 import pytest
 
+from deatf_gan.config import config_from_dict
 from deatf_gan.errors import GenomeError
 from deatf_gan.genome import GANGenome, Hyperparameters, LayerGene, MLPDescriptor
+from deatf_gan.genome.space import HYPERPARAMETER_FIELDS
 
 
 def test_json_round_trip_is_exact(space, rng):
@@ -36,6 +39,9 @@ def _genome_dict(space, rng):
         (lambda d: d["discriminator"].update(layers=[]), "discriminator.layers"),
         (lambda d: d["hyperparameters"].update(optimizer="adagrad"), "hyperparameters.optimizer"),
         (lambda d: d["hyperparameters"].update(batch_size=0), "hyperparameters.batch_size"),
+        (lambda d: d["hyperparameters"].update(loss="wasserstein"), "hyperparameters.loss"),
+        (lambda d: d["hyperparameters"].update(generator_ema=1.0), "hyperparameters.generator_ema"),
+        (lambda d: d["hyperparameters"].update(generator_ema=-0.5), "hyperparameters.generator_ema"),
         (
             lambda d: d["hyperparameters"].update(generator_learning_rate=float("nan")),
             "hyperparameters.generator_learning_rate",
@@ -83,3 +89,46 @@ def test_search_space_validation_names_the_field(space, rng):
 def test_samples_lie_in_the_space(space, rng):
     for _ in range(200):
         assert space.contains(space.sample(rng))
+
+
+# A genome as runs wrote it before the loss and generator_ema genes existed.
+OLD_GENOME_JSON = """{"discriminator": {"layers": [{"activation": "relu", "batch_norm": false, "dropout": 0.0,
+  "initializer": "he_uniform", "units": 8}]},
+ "generator": {"layers": [{"activation": "tanh", "batch_norm": true, "dropout": 0.1,
+  "initializer": "glorot_uniform", "units": 16}]},
+ "hyperparameters": {"batch_size": 32, "discriminator_learning_rate": 0.002, "discriminator_steps": 2,
+  "generator_learning_rate": 0.001, "latent_dim": 3, "optimizer": "rmsprop"}}"""
+
+
+def test_a_genome_written_before_the_loss_genes_loads_as_plain_training(space):
+    genome = GANGenome.from_json(OLD_GENOME_JSON)
+    assert genome.hyperparameters.loss == "non_saturating"
+    assert genome.hyperparameters.generator_ema == 0.0
+    assert genome.hyperparameters.optimizer == "rmsprop" and genome.hyperparameters.discriminator_steps == 2
+    space.validate(genome)
+    assert GANGenome.from_json(genome.to_json()) == genome
+
+
+def test_loss_and_generator_ema_round_trip_through_json():
+    hyper = {"losses": ["non_saturating", "least_squares", "hinge"], "generator_ema": [0.0, 0.9, 0.999]}
+    space = config_from_dict({"search_space": {"hyperparameters": hyper}}).build_search_space()
+    rng = np.random.default_rng(7)
+    genomes = [space.sample(rng) for _ in range(40)]
+    assert {g.hyperparameters.loss for g in genomes} == set(hyper["losses"])
+    assert {g.hyperparameters.generator_ema for g in genomes} == set(hyper["generator_ema"])
+    for genome in genomes:
+        data = json.loads(genome.to_json())
+        assert data["hyperparameters"]["loss"] == genome.hyperparameters.loss
+        assert GANGenome.from_json(genome.to_json()) == genome
+        space.validate(genome)
+
+
+def test_a_space_without_loss_choices_draws_the_random_numbers_it_always_did(space):
+    """The default loss and generator_ema are choices of one, which draw nothing: a run's
+    seed still samples the genomes it sampled before these genes existed."""
+    assert HYPERPARAMETER_FIELDS[-2:] == ("loss", "generator_ema")
+    ours, theirs = np.random.default_rng(3), np.random.default_rng(3)
+    space.hyperparameters.sample(ours)
+    for name in HYPERPARAMETER_FIELDS[:-2]:
+        space.hyperparameters.field(name).sample(theirs)
+    assert ours.random() == theirs.random()
