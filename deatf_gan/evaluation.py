@@ -250,7 +250,8 @@ FITNESSES: Registry[Callable[[TrainedPair], float]] = Registry("fitness")
 def fitness_generator_loss(pair: TrainedPair) -> float:
     """``L_G = -mean log D(G(z))`` on held-out latent samples against the pair's own trained
     discriminator (both networks in inference mode). Cheap, but a weak discriminator also
-    scores well: it measures the pair, not the generator alone."""
+    scores well: it measures the pair, not the generator alone. Always the non-saturating
+    formula, whatever loss the genome trained with, so individuals stay comparable."""
     from deatf_gan.losses import generator_loss
 
     return float(generator_loss(pair.fake_logits))
@@ -328,7 +329,11 @@ def held_out(context: EvalContext, genome: GANGenome) -> tuple[np.ndarray, np.nd
 
 def held_out_diagnostics(fake_logits, real_logits) -> dict[str, float]:
     """A result's discriminator diagnostics from its logits on held-out fake and real samples:
-    ``L_G``, ``L_D`` and the shares of real called real (logit > 0) and of fakes called fake."""
+    ``L_G``, ``L_D`` and the shares of real called real (logit > 0) and of fakes called fake.
+
+    The losses are measures, not what the pair trained on: always the non-saturating ones
+    (``deatf_gan.losses.generator_loss``, ``discriminator_loss``), whatever the genome's
+    ``loss``, so they compare across individuals."""
     from deatf_gan.losses import discriminator_loss, generator_loss
 
     fake_logits, real_logits = np.asarray(fake_logits), np.asarray(real_logits)

@@ -1,7 +1,7 @@
 """The compiled training loop of one Keras pair, and the minibatch schedule both evaluators share.
 
-The losses are ``deatf_gan.losses``'; the latent noise is ``deatf_gan.noise``'s, drawn
-per step from the individual's noise seed.
+The losses are ``deatf_gan.losses``' (the genome's ``loss`` names the pair); the latent
+noise is ``deatf_gan.noise``'s, drawn per step from the individual's noise seed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from deatf_gan.datasets import Dataset
 from deatf_gan.genome import Hyperparameters
-from deatf_gan.losses import discriminator_loss, generator_loss
+from deatf_gan.losses import gan_loss
 from deatf_gan.noise import latent_noise
 
 _OPTIMIZERS = {
@@ -67,8 +67,8 @@ def train_pair(
     seed: int,
     latent_stddev: float = 1.0,
     jit_compile: bool = False,
-    generator_loss_fn: Callable = generator_loss,
-    discriminator_loss_fn: Callable = discriminator_loss,
+    generator_loss_fn: Callable | None = None,
+    discriminator_loss_fn: Callable | None = None,
 ) -> TrainingOutcome:
     """Train the pair for ``steps`` generator updates inside one ``tf.function``.
 
@@ -76,11 +76,19 @@ def train_pair(
     update draws a fresh latent batch ``z ~ N(0, latent_stddev²)`` from stateless random
     ops keyed by ``(seed, draw number)``, so noise never repeats and never depends on what
     the process ran before; real minibatches come from shuffled epochs of the data. The
-    genome's optimizer, both learning rates, batch size, latent size and discriminator
-    steps are all used.
+    genome's optimizer, both learning rates, batch size, latent size, discriminator steps
+    and loss (unless loss functions are given) are all used.
+
+    With ``generator_ema = β > 0`` the loop also keeps ``θ_ema ← β θ_ema + (1 - β) θ`` of the
+    generator's trainable weights after every generator update (starting at the initial
+    ``θ``), and the generator leaves holding ``θ_ema``: the averaged generator is the one
+    scored and kept. Batch norm's moving statistics are not averaged; the averaged
+    generator uses the trained generator's.
     """
     h = hyperparameters
     d_steps = h.discriminator_steps
+    generator_loss_fn = generator_loss_fn or gan_loss(h.loss).generator
+    discriminator_loss_fn = discriminator_loss_fn or gan_loss(h.loss).discriminator
     batches, noise_seed = training_schedule(len(dataset.samples), h, steps, seed)
     g_optimizer = make_optimizer(h.optimizer, h.generator_learning_rate)
     d_optimizer = make_optimizer(h.optimizer, h.discriminator_learning_rate)
@@ -91,8 +99,14 @@ def train_pair(
     def latent(draw):
         return latent_noise(noise_seed, draw, latent_shape, latent_stddev)
 
+    def average(averaged):
+        """The generator's weight average after an update: ``β θ_ema + (1 - β) θ`` (β in float32,
+        as ``deatf_gan.batched`` computes it)."""
+        decay = tf.constant(h.generator_ema, tf.float32)
+        return tuple(decay * a + (1.0 - decay) * v for a, v in zip(averaged, generator.trainable_variables))
+
     def loop(data, batches, n_steps):
-        def body(step, _g_loss, _d_loss):
+        def body(step, _g_loss, _d_loss, averaged):
             d_loss = tf.constant(0.0)
             for k in range(d_steps):
                 real = tf.gather(data, batches[step * d_steps + k])
@@ -109,10 +123,16 @@ def train_pair(
                 g_loss = generator_loss_fn(discriminator(generator(z, training=True), training=True))
             grads = tape.gradient(g_loss, generator.trainable_variables)
             g_optimizer.apply(grads, generator.trainable_variables)
-            return step + 1, g_loss, d_loss
+            return step + 1, g_loss, d_loss, average(averaged) if averaged else averaged
 
         zero = tf.constant(0.0)
-        _, g_loss, d_loss = tf.while_loop(lambda step, *_: step < n_steps, body, (tf.constant(0), zero, zero))
+        # no average at all when β = 0, so plain training runs exactly the loop it always did
+        initial = tuple(tf.identity(v) for v in generator.trainable_variables) if h.generator_ema > 0 else ()
+        _, g_loss, d_loss, averaged = tf.while_loop(
+            lambda step, *_: step < n_steps, body, (tf.constant(0), zero, zero, initial)
+        )
+        for variable, value in zip(generator.trainable_variables, averaged):
+            variable.assign(value)
         return g_loss, d_loss
 
     compiled = tf.function(loop, jit_compile=jit_compile, reduce_retracing=True)

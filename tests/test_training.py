@@ -1,9 +1,12 @@
 import math
+from dataclasses import replace
 
 import numpy as np
 import tensorflow as tf
 
 from deatf_gan.build import build_pair
+from deatf_gan.genome import LayerGene, MLPDescriptor
+from deatf_gan.losses import GAN_LOSSES
 from deatf_gan.training import make_optimizer, minibatch_indices, train_pair
 from tests.conftest import small_genome
 
@@ -63,3 +66,51 @@ def test_custom_losses_are_used(gaussian):
         generator_loss_fn=lambda fake: tf.constant(42.0) + 0 * tf.reduce_mean(fake),
     )
     assert outcome.generator_loss == 42.0
+
+
+def _trained(genome, dataset, steps, seed=3):
+    generator, discriminator = build_pair(genome, dataset, seed=0)
+    outcome = train_pair(generator, discriminator, genome.hyperparameters, dataset, steps=steps, seed=seed)
+    return outcome, generator.get_weights(), discriminator.get_weights()
+
+
+def test_the_genomes_loss_is_the_one_trained_with(gaussian):
+    """Each loss gene trains with its own pair of functions from ``deatf_gan.losses``."""
+    non_saturating = _trained(small_genome(), gaussian, steps=3)[0]
+    for name in ("least_squares", "hinge"):
+        genome = small_genome(loss=name)
+        by_gene = _trained(genome, gaussian, steps=3)
+        generator, discriminator = build_pair(genome, gaussian, seed=0)
+        loss = GAN_LOSSES[name]
+        by_hand = train_pair(
+            generator, discriminator, genome.hyperparameters, gaussian, steps=3, seed=3,
+            generator_loss_fn=loss.generator, discriminator_loss_fn=loss.discriminator,
+        )  # fmt: skip
+        assert by_gene[0] == by_hand
+        assert by_gene[0] != non_saturating
+
+
+def test_generator_ema_leaves_the_generator_holding_the_average_of_its_trajectory(gaussian):
+    """With decay β the generator ends as ``θ_ema``, the recurrence ``θ_ema ← β θ_ema + (1 - β) θ``
+    over the trajectory ``θ_0, θ_1, θ_2`` that plain training (β = 0) follows:
+    ``β² θ_0 + β (1 - β) θ_1 + (1 - β) θ_2``. Batch norm's moving statistics and the
+    discriminator are the plain trajectory's, and the averaged weights train nothing."""
+    beta = 0.75
+    genome = small_genome()
+    genome = replace(genome, generator=MLPDescriptor((LayerGene(16, "relu", "he_uniform", batch_norm=True),)))
+    initial = build_pair(genome, gaussian, seed=0)
+    plain = [(None, initial[0].get_weights(), initial[1].get_weights())]
+    plain += [_trained(genome, gaussian, steps) for steps in (1, 2)]
+    averaging = replace(genome, hyperparameters=replace(genome.hyperparameters, generator_ema=beta))
+    outcome, generator_weights, discriminator_weights = _trained(averaging, gaussian, steps=2)
+    assert outcome == plain[2][0]
+    assert all(np.array_equal(a, b) for a, b in zip(discriminator_weights, plain[2][2]))
+    trainable = {id(v) for v in initial[0].trainable_variables}
+    for index, variable in enumerate(initial[0].weights):
+        theta = [weights[1][index] for weights in plain]
+        if id(variable) in trainable:
+            expected = beta * (beta * theta[0] + (1 - beta) * theta[1]) + (1 - beta) * theta[2]
+        else:  # moving mean and variance: the trained generator's
+            expected = theta[2]
+        np.testing.assert_allclose(generator_weights[index], expected, rtol=1e-5, atol=1e-7)
+    assert not all(np.array_equal(a, b) for a, b in zip(generator_weights, plain[2][1]))
