@@ -5,7 +5,8 @@ Each function is pure: it takes a call's genes and training state (``state.Chunk
 share one compiled function per superset shape, and nothing is kept between calls but
 the compiled code. Training follows ``deatf_gan.training.train_pair`` step for step: the
 same minibatch rows, the same latent draws (``deatf_gan.noise``), the same losses
-(``deatf_gan.losses``) and optimizer rules, so the two evaluators agree (tests/batched/test_engine.py).
+(``deatf_gan.losses``), optimizer rules and generator weight average, so the two evaluators
+agree (tests/batched/test_engine.py).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from deatf_gan.compiled import CompiledFunction
 from deatf_gan.datasets import Dataset
 from deatf_gan.genome import GANGenome, SearchSpace
 from deatf_gan.inheritance import Weights
-from deatf_gan.losses import discriminator_loss, generator_loss, masked_mean
+from deatf_gan.losses import GAN_LOSSES, masked_mean
 from deatf_gan.noise import hashed_normal
 from deatf_gan.streams import DropoutStream
 
@@ -75,6 +76,15 @@ class _Networks:
         return logits[..., 0], moving
 
 
+def _own(onehot, values: list):
+    """Each individual's own of ``values`` (one ``[K]`` tensor per option of the superset,
+    ``onehot`` ``[K, options]``); a superset of one option selects nothing."""
+    selected = values[0]
+    for index, value in enumerate(values[1:], start=1):
+        selected = tf.where(onehot[:, index] > 0, value, selected)
+    return selected
+
+
 def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batches, first, last, latent_stddev):
     """Generator updates ``first..last-1``, each after the individual's ``discriminator_steps``
     D updates, as ``deatf_gan.training.train_pair`` does them; returns the last step's
@@ -85,7 +95,10 @@ def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batch
     graph); sub-step ``k`` updates only individuals with ``k <`` their steps, and only their
     step counters advance. Each D sub-step runs the discriminator once on its fake and real
     batches side by side. Individuals are independent, so the gradient of the summed losses
-    on individual ``k``'s parameters is that of its own loss.
+    on individual ``k``'s parameters is that of its own loss. Every loss of the superset is
+    computed and each individual's own selected; the unselected ones get zero gradients.
+    Where the superset has ``generator_ema``, each generator update is followed by
+    ``θ_ema ← β θ_ema + (1 - β) θ`` for individuals with ``β > 0`` (``θ_ema = θ`` for the rest).
     """
     s, nets = superset, _Networks(superset, genes)
     sample_mask = genes.sample_mask
@@ -116,13 +129,20 @@ def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batch
             logits, d_moving = nets.discriminate(tf.concat([fake, real], axis=1), d_role, batch=batch,
                                                  noise=(seeds, draw, streams), groups=2)  # fmt: skip
             fake_logits, real_logits = tf.split(logits, 2, axis=1)
-            loss = discriminator_loss(fake_logits, real_logits, mean=mean)
+            losses = [GAN_LOSSES[name].discriminator(fake_logits, real_logits, mean=mean) for name in s.losses]
+            loss = _own(genes.loss, losses)
             total = tf.reduce_sum(loss)
         grads = tape.gradient(total, d_role.parameters, unconnected_gradients="zero")
         parameters, slots = apply_updates(d_role.parameters, d_role.slots, grads, active, d_rules)
         return sub + 1, tf.where(active, loss, d_loss), g_moving, RoleState(parameters, slots, *d_moving)
 
-    def body(step, g_loss, d_loss, g_role: RoleState, d_role: RoleState):
+    def averaged(average: tuple, parameters) -> tuple:
+        if not average:
+            return average
+        decay = genes.generator_ema[:, None]
+        return (tf.where(decay > 0, decay * average[0] + (1.0 - decay) * parameters, parameters),)
+
+    def body(step, g_loss, d_loss, g_role: RoleState, d_role: RoleState, average: tuple):
         _, d_loss, g_moving, d_role = tf.while_loop(
             lambda sub, *_: sub < max_sub,
             functools.partial(discriminator_update, step, g_role),
@@ -136,7 +156,7 @@ def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batch
             fake, g_moving = nets.generate(latent(draw), g_role, moving=g_moving, batch=batch, noise=g_noise)
             d_noise = (seeds, draw, DropoutStream.DISCRIMINATOR_IN_GENERATOR_STEP)
             fake_logits, d_moving = nets.discriminate(fake, d_role, batch=batch, noise=d_noise)
-            g_loss = generator_loss(fake_logits, mean=mean)
+            g_loss = _own(genes.loss, [GAN_LOSSES[name].generator(fake_logits, mean=mean) for name in s.losses])
             total = tf.reduce_sum(g_loss)
         grads = tape.gradient(total, g_role.parameters, unconnected_gradients="zero")
         parameters, slots = apply_updates(g_role.parameters, g_role.slots, grads, always, g_rules)
@@ -146,14 +166,17 @@ def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batch
             d_loss,
             RoleState(parameters, slots, *g_moving),
             d_role._replace(moving_means=tuple(d_moving[0]), moving_variances=tuple(d_moving[1])),
+            averaged(average, parameters),
         )
 
     max_sub = tf.reduce_max(d_steps)
     zero = tf.zeros([s.population])
-    _, g_loss, d_loss, g_role, d_role = tf.while_loop(
-        lambda step, *_: step < last, body, (first, zero, zero, state.generator, state.discriminator)
+    _, g_loss, d_loss, g_role, d_role, average = tf.while_loop(
+        lambda step, *_: step < last,
+        body,
+        (first, zero, zero, state.generator, state.discriminator, state.generator_average),
     )
-    return (g_loss, d_loss, *tf.nest.flatten(ChunkState(g_role, d_role)))
+    return (g_loss, d_loss, *tf.nest.flatten(ChunkState(g_role, d_role, average)))
 
 
 def _score_and_generate(superset: Superset, genes: ChunkGenes, state: ChunkState, latent, real):
@@ -214,7 +237,10 @@ def prepare(superset: Superset, data_rows: int, data_dim: int, eval_rows: int) -
 
 @dataclass(frozen=True)
 class TrainedChunk:
-    """A trained call: its individuals' genes and trained state, and the last step's losses."""
+    """A trained call: its individuals' genes and trained state, and the last step's losses.
+    The state's generator parameters are the averaged ones where a genome has ``generator_ema``
+    (batch norm's moving statistics stay the trained generator's), so scoring, samples and
+    exports all read the averaged generator, as ``train_pair`` leaves it in the Keras path."""
 
     superset: Superset
     genomes: tuple[GANGenome, ...]
@@ -276,6 +302,8 @@ def train_chunk(
         last = tf.constant(min(first + SEGMENT_STEPS, steps))
         g_loss, d_loss, *flat = train(genes, state, data, segment, tf.constant(first), last, stddev)
         state = tf.nest.pack_sequence_as(state, flat)
+    if superset.generator_ema:  # the averaged generators are the trained ones: scored and exported
+        state = state._replace(generator=state.generator._replace(parameters=state.generator_average[0]))
     return TrainedChunk(
         superset, tuple(genomes), genes, state, g_loss.numpy()[: len(genomes)], d_loss.numpy()[: len(genomes)]
     )

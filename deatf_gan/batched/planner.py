@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from deatf_gan.genome import GANGenome, SearchSpace
+from deatf_gan.genome import LOSSES, GANGenome, SearchSpace
 
 if TYPE_CHECKING:
     from deatf_gan.datasets import Dataset
@@ -54,6 +54,8 @@ class Superset:
     output_activation: str
     standardize: bool
     jit_compile: bool
+    losses: tuple[str, ...] = ("non_saturating",)  # every loss computed, each individual's selected
+    generator_ema: bool = False  # whether any individual averages its generator's weights
 
     @classmethod
     def covering(
@@ -87,10 +89,14 @@ class Superset:
         batch = max(h.batch_size for h in hyper)
         latent = max(h.latent_dim for h in hyper)
         d_steps = max(h.discriminator_steps for h in hyper)
+        losses = {h.loss for h in hyper}
+        ema = any(h.generator_ema > 0 for h in hyper)
         if space is not None:
             hs = space.hyperparameters
             batch = max(batch, *hs.batch_size.options)
             latent, d_steps = max(latent, hs.latent_dim.high), max(d_steps, hs.discriminator_steps.high)
+            losses |= set(hs.loss.options)
+            ema |= any(decay > 0 for decay in hs.generator_ema.options)
         return cls(
             generator=network("generator", latent, dataset.dim),
             discriminator=network("discriminator", dataset.dim, 1),
@@ -101,6 +107,8 @@ class Superset:
             output_activation=dataset.output_activation,
             standardize=dataset.standardize,
             jit_compile=jit_compile,
+            losses=tuple(name for name in LOSSES if name in losses),  # in the genome's order
+            generator_ema=ema,
         )
 
 

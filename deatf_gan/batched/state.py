@@ -3,8 +3,9 @@
 Every genome of a call is embedded in its role's superset (``planner.NetworkShape``):
 padded units have zero kernel columns, bias, γ and β, padded layers are switched off, and
 padded latent columns are masked. Weights and optimizer slots of ``K`` individuals are one
-flat ``[K, P]`` vector per role (``ParameterLayout`` names its pieces); the genes are
-masks and per-individual settings the compiled functions read. Loading builds these as
+flat ``[K, P]`` vector per role (``ParameterLayout`` names its pieces), and so is the
+generators' weight average where the superset has one; the genes are masks and
+per-individual settings the compiled functions read. Loading builds these as
 NumPy arrays, and an individual's weights come back out in ``keras.Model.get_weights()``
 order, so ``deatf_gan.build`` models can hold them.
 """
@@ -111,13 +112,17 @@ class ChunkGenes(NamedTuple):
     noise_seeds: np.ndarray  # [K] int64: each individual's in-graph noise seed
     data_mean: np.ndarray  # [dim]: the real data's standardisation (0 and 1 when off)
     data_scale: np.ndarray
+    loss: np.ndarray  # [K, losses]: one-hot over the superset's losses
+    generator_ema: np.ndarray  # [K]: each generator's weight-average decay β (0: none)
 
 
 class ChunkState(NamedTuple):
-    """What training changes."""
+    """What training changes; ``generator_average`` is the generators' weight average
+    ``[K, P]`` (one-element tuple) where the superset has ``generator_ema``, else empty."""
 
     generator: RoleState
     discriminator: RoleState
+    generator_average: tuple = ()
 
 
 def load_role(
@@ -209,8 +214,11 @@ def load_chunk(superset: Superset, genomes: Sequence[GANGenome], seeds: Sequence
         noise_seeds=np.asarray(noise_seeds, np.int64),
         data_mean=mean,
         data_scale=scale,
+        loss=np.eye(len(s.losses), dtype=np.float32)[[s.losses.index(h.loss) for h in hyper]],
+        generator_ema=np.array([h.generator_ema for h in hyper], np.float32),
     )
-    return genes, ChunkState(g_state, d_state), table.reshape(k, -1, s.batch)
+    average = (g_state.parameters.copy(),) if s.generator_ema else ()  # starts at the initial weights
+    return genes, ChunkState(g_state, d_state, average), table.reshape(k, -1, s.batch)
 
 
 def export_role(
@@ -254,6 +262,7 @@ def chunk_specs(superset: Superset, data_dim: int) -> tuple[ChunkGenes, ChunkSta
     (g_genes, g_state), (d_genes, d_state) = role(superset.generator), role(superset.discriminator)
     genes = ChunkGenes(
         g_genes, d_genes, spec(k, superset.batch), spec(k, superset.latent), spec(k, dtype=tf.int32),
-        spec(k, dtype=tf.int64), spec(data_dim), spec(data_dim),
+        spec(k, dtype=tf.int64), spec(data_dim), spec(data_dim), spec(k, len(superset.losses)), spec(k),
     )  # fmt: skip
-    return genes, ChunkState(g_state, d_state)
+    average = (spec(k, ParameterLayout(superset.generator).size),) if superset.generator_ema else ()
+    return genes, ChunkState(g_state, d_state, average)

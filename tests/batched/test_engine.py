@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from deatf_gan import batched
 from deatf_gan.batched.network import Batch, LayerGenes, forward
-from deatf_gan.batched.state import ParameterLayout, Params, load_chunk
+from deatf_gan.batched.state import ParameterLayout, Params, chunk_specs, load_chunk
 from deatf_gan.build import build_pair, initial_weights
 from deatf_gan.datasets import Dataset, gaussian_1d
 from deatf_gan.evaluation import EvalContext, Job, eval_gan
@@ -280,3 +280,82 @@ def test_lanes_train_side_by_side_with_the_same_bits_as_one_lane():
         assert not a.failed and not b.failed
         assert a.fitness == b.fitness and a.generator_loss == b.generator_loss
         assert all(np.array_equal(x, y) for x, y in zip(a.weights[0] + a.weights[1], b.weights[0] + b.weights[1]))
+
+
+def _with(genome: GANGenome, **hyperparameters) -> GANGenome:
+    return dataclasses.replace(genome, hyperparameters=dataclasses.replace(genome.hyperparameters, **hyperparameters))
+
+
+# (loss, generator_ema) of _genomes()[1:4]: each loss type, averaging on and off, 1-2 D steps
+LOSS_GENES = [("least_squares", 0.5), ("hinge", 0.0), ("non_saturating", 0.9)]
+
+
+@pytest.fixture(scope="module")
+def trained_with_loss_genes():
+    dataset = gaussian_1d(samples=500)
+    genomes = [_with(g, loss=loss, generator_ema=ema) for g, (loss, ema) in zip(_genomes()[1:4], LOSS_GENES)]
+    seeds = [7 * i + 3 for i in range(len(genomes))]
+    chunk = batched.train_chunk(genomes, seeds, dataset, STEPS, latent_stddev=2.0, jit_compile=False)
+    return dataset, genomes, seeds, chunk
+
+
+def test_each_loss_type_and_the_generator_average_match_the_keras_path(trained_with_loss_genes):
+    """Every loss of the superset computed, each individual's own selected; averaged
+    generators exported and scored: the same losses, weights and held-out logits as
+    ``train_pair``, whose generator ends holding its average."""
+    dataset, genomes, seeds, chunk = trained_with_loss_genes
+    assert chunk.superset.losses == ("non_saturating", "least_squares", "hinge") and chunk.superset.generator_ema
+    rng = np.random.default_rng(8)
+    latent = rng.normal(size=(chunk.superset.population, 50, chunk.superset.latent)).astype(np.float32)
+    real = dataset.samples[rng.integers(len(dataset.samples), size=(chunk.superset.population, 50))]
+    for index, genome in enumerate(genomes):
+        latent[index, :, genome.hyperparameters.latent_dim :] = 0.0
+    fake_logits, real_logits = (t.numpy() for t in chunk.score(tf.constant(latent), tf.constant(real)))
+    for index, (genome, seed) in enumerate(zip(genomes, seeds)):
+        generator, discriminator = build_pair(genome, dataset, seed)
+        outcome = train_pair(generator, discriminator, genome.hyperparameters, dataset, STEPS, seed, latent_stddev=2.0)
+        assert chunk.generator_losses[index] == pytest.approx(outcome.generator_loss, rel=1e-4), genome
+        assert chunk.discriminator_losses[index] == pytest.approx(outcome.discriminator_loss, rel=1e-4), genome
+        # the paths' weights differ by round-off (below 1e-6 here); averaging moves these
+        # generators' weights by 1e-3 or more, so the bounds tell an average from none
+        exported = chunk.export(index, genome, dataset)
+        for ours, theirs in zip(exported[0] + exported[1], generator.get_weights() + discriminator.get_weights()):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+        z = latent[index, :, : genome.hyperparameters.latent_dim]
+        expected_fake = discriminator(generator(z, training=False), training=False).numpy()[:, 0]
+        np.testing.assert_allclose(fake_logits[index], expected_fake, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(real_logits[index], discriminator(real[index], training=False).numpy()[:, 0],
+                                   rtol=1e-4, atol=1e-5)  # fmt: skip
+
+
+def test_plain_individuals_train_bit_for_bit_alike_in_a_superset_with_every_loss_and_averaging():
+    """A non-saturating individual without averaging gets exactly the bits it gets in a plain
+    superset, when the superset also computes the other losses and averages generators."""
+    dataset = gaussian_1d(samples=500)
+    genome, seed = _genomes()[4], 9
+    plain = batched.Superset.covering([genome], dataset, None, 1, False)
+    assert plain.losses == ("non_saturating",) and not plain.generator_ema
+    every = dataclasses.replace(plain, losses=("non_saturating", "least_squares", "hinge"), generator_ema=True)
+    chunks = [
+        batched.train_chunk([genome], [seed], dataset, STEPS, latent_stddev=2.0, superset=s) for s in (plain, every)
+    ]
+    assert chunks[0].generator_losses == chunks[1].generator_losses
+    assert chunks[0].discriminator_losses == chunks[1].discriminator_losses
+    for ours, theirs in zip(*(chunk.export(0, genome, dataset) for chunk in chunks)):
+        assert all(np.array_equal(a, b) for a, b in zip(ours, theirs))
+
+
+def test_chunk_specs_describe_what_load_chunk_gives():
+    """The compiled functions are traced from ``chunk_specs`` before any genome is loaded:
+    the loss one-hot, the decays and the generators' average must be there, shaped alike."""
+    dataset = gaussian_1d(samples=100)
+    mixed = [_with(g, loss=loss, generator_ema=ema) for g, (loss, ema) in zip(_genomes()[1:4], LOSS_GENES)]
+    for genomes in (mixed, _genomes()[:2]):
+        superset = batched.Superset.covering(genomes, dataset, None, 4, False)
+        loaded = load_chunk(superset, genomes, [1] * len(genomes), dataset, 3)[:2]
+        specs = chunk_specs(superset, dataset.dim)
+        tf.nest.assert_same_structure(loaded, specs)
+        for array, spec in zip(tf.nest.flatten(loaded), tf.nest.flatten(specs)):
+            assert spec.is_compatible_with(tf.constant(array)), (array.shape, spec)
+    genes, state = loaded
+    assert genes.loss.shape == (4, 1) and state.generator_average == ()

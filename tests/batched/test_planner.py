@@ -15,7 +15,7 @@ from deatf_gan.batched.planner import (
     population_bucket,
     training_cost,
 )
-from deatf_gan.config import load_config
+from deatf_gan.config import config_from_dict, load_config
 from deatf_gan.datasets import gaussian_1d
 from deatf_gan.genome import GANGenome, Hyperparameters, LayerGene, MLPDescriptor
 
@@ -65,3 +65,18 @@ def test_the_planner_imports_no_tensorflow():
     code = "import sys, deatf_gan.batched.planner; assert 'tensorflow' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     assert np.isfinite(training_cost(_genome(), 1))
+
+
+def test_a_superset_computes_only_the_losses_and_averaging_its_space_and_genomes_may_use():
+    dataset = gaussian_1d(samples=100)
+    plain, hinge = _genome(), _genome()
+    hinge = GANGenome(hinge.generator, hinge.discriminator, Hyperparameters(loss="hinge", generator_ema=0.99))
+    covering = Superset.covering([plain], dataset, None, 1, False)
+    assert covering.losses == ("non_saturating",) and not covering.generator_ema
+    covering = Superset.covering([hinge, plain], dataset, None, 1, False)
+    assert covering.losses == ("non_saturating", "hinge") and covering.generator_ema
+    space = config_from_dict(
+        {"search_space": {"hyperparameters": {"losses": ["least_squares"], "generator_ema": [0.0, 0.9]}}}
+    ).build_search_space()
+    covering = Superset.covering([plain], dataset, space, 1, False)
+    assert covering.losses == ("non_saturating", "least_squares") and covering.generator_ema
