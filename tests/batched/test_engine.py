@@ -359,3 +359,22 @@ def test_chunk_specs_describe_what_load_chunk_gives():
             assert spec.is_compatible_with(tf.constant(array)), (array.shape, spec)
     genes, state = loaded
     assert genes.loss.shape == (4, 1) and state.generator_average == ()
+
+
+def test_both_evaluators_score_and_keep_the_averaged_generator():
+    """``EvalResult.weights`` (what the hall of fame saves) and the fitness come from the
+    averaged generator in both evaluators alike."""
+    dataset = gaussian_1d(samples=500)
+    loss, ema = LOSS_GENES[0]
+    genomes = [_with(_genomes()[1], loss=loss, generator_ema=ema)]
+    context = EvalContext(dataset=dataset, steps=STEPS, latent_stddev=2.0, eval_samples=1000, fitness="generator_loss")
+    jobs = [(g, 5 + i) for i, g in enumerate(genomes)]
+    results = batched.BatchedEvaluation(jit_compile=False).evaluate_chunk(jobs, context)
+    for (genome, seed), result in zip(jobs, results):
+        reference = eval_gan(genome, context.for_seed(seed))
+        assert not result.failed and not reference.failed
+        assert result.fitness[0] == pytest.approx(reference.fitness[0], rel=1e-4)
+        for ours, theirs in zip(result.weights[0] + result.weights[1], reference.weights[0] + reference.weights[1]):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+        plain = eval_gan(_with(genome, generator_ema=0.0), context.for_seed(seed))
+        assert not all(np.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(result.weights[0], plain.weights[0]))
