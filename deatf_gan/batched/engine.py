@@ -137,6 +137,8 @@ def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batch
         return sub + 1, tf.where(active, loss, d_loss), g_moving, RoleState(parameters, slots, *d_moving)
 
     def averaged(average: tuple, parameters) -> tuple:
+        """The generators' weight average after an update (empty where the superset keeps none);
+        ``θ`` itself where ``β = 0``, so those individuals export exactly their trained weights."""
         if not average:
             return average
         decay = genes.generator_ema[:, None]
