@@ -11,7 +11,8 @@ weights; ``off`` trains every individual from scratch). With ``--budget B`` the 
 best genome is then retrained from scratch for the rest of B (the usual search-then-train
 protocol), and the budget is B. The
 hand-designed GAN (two 128-unit ReLU layers in each network, Adam 2e-4 for
-both, batch 64, one discriminator update per generator update) is then trained from the
+both, batch 64, one discriminator update per generator update; once with the textbook
+non-saturating loss, once with least squares) is then trained from the
 same seed for that whole budget in one go. Both generators are measured the same way, on
 ``--samples`` fresh samples from a latent stream used neither in training nor in selection,
 with the dataset's quality metrics (``deatf_gan.metrics``). One JSON line per measurement.
@@ -49,10 +50,13 @@ FITNESS_CHOICES = {
 LATENT_DIM = {"digits": 32}  # the hand-designed GAN's latent size; 8 elsewhere
 
 
-def hand_designed(dataset_name: str) -> GANGenome:
+HAND_LOSSES = ("non_saturating", "least_squares")  # the textbook GAN, and the stronger one at short budgets
+
+
+def hand_designed(dataset_name: str, loss: str = "non_saturating") -> GANGenome:
     """Two 128-unit ReLU layers per network, Adam 2e-4, batch 64 (a common textbook MLP GAN)."""
     network = MLPDescriptor((LayerGene(128, "relu"), LayerGene(128, "relu")))
-    hyper = Hyperparameters(2e-4, 2e-4, "adam", 64, LATENT_DIM.get(dataset_name, 8), 1)
+    hyper = Hyperparameters(2e-4, 2e-4, "adam", 64, LATENT_DIM.get(dataset_name, 8), 1, loss=loss)
     return GANGenome(network, network, hyper)
 
 
@@ -117,11 +121,12 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
             **quality,
         }
     ]
-    if args.baseline:
-        genome = hand_designed(dataset_name)
+    for loss in HAND_LOSSES if args.baseline else ():
+        genome = hand_designed(dataset_name, loss)
         trained, seconds = train_fully(genome, dataset, seed, budget, latent_stddev)
         quality = fresh_quality(genome, trained.weights[0], dataset, seed, latent_stddev, args.samples)
-        rows.append({**common, "method": "hand-designed", "evaluations": 1, "seconds": round(seconds, 1), **quality})
+        method = "hand-designed" + ("" if loss == "non_saturating" else f" ({loss})")
+        rows.append({**common, "method": method, "evaluations": 1, "seconds": round(seconds, 1), **quality})
     return rows
 
 
