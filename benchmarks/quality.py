@@ -85,6 +85,7 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
     ]
     if "," in fitness:
         overrides.append("evolution.selection.method=nsga2")
+    overrides += args.set or []
     config = load_config(ROOT / "configs" / f"{dataset_name}.yaml", overrides)
     dataset = load_dataset(config.data.name, config.data.params, seed)
     start = time.perf_counter()
@@ -94,7 +95,7 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
     budget = evaluations * config.training.steps
     best = result.best
     latent_stddev = config.training.latent_stddev
-    lineage = "inherited" if args.inherit == "on" else "from scratch"
+    lineage = ("inherited" if args.inherit == "on" else "from scratch") + (f" {args.label}" if args.label else "")
     if args.budget:  # the rest of the budget retrains the winner from scratch, for longer
         if args.budget <= budget:
             raise SystemExit(f"--budget {args.budget} is not more than the evolution's {budget} steps")
@@ -231,6 +232,8 @@ def main() -> None:
     run_parser.add_argument("--samples", type=int, default=2500)
     run_parser.add_argument("--workers", type=int, default=2)
     run_parser.add_argument("--no-baseline", action="store_true")
+    run_parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="more config overrides, as the CLI's")
+    run_parser.add_argument("--label", default="", help="appended to the evolved rows' method")
     run_parser.add_argument(
         "--inherit", choices=["on", "off"], default="on", help="evolution.inherit_weights (Lamarckian inheritance)"
     )

@@ -44,6 +44,15 @@ def discriminator_loss(fake_logits, real_logits, mean: Mean = tf.reduce_mean):
     return mean(negative_log_real(real_logits)) + mean(negative_log_fake(fake_logits))
 
 
+def r1_penalty(real_gradients, mean: Mean = tf.reduce_mean):
+    """R1 gradient penalty ``½ mean ‖∇ₓ l(x)‖²`` over real samples ``x``, from the gradients
+    ``[..., samples, dim]`` of the logits with respect to them (Mescheder et al. 2018, "Which
+    Training Methods for GANs do actually Converge?", eq. 9; the genome's ``r1_penalty`` is
+    their γ): it pushes the discriminator's gradient on the data towards zero, which makes
+    training converge locally."""
+    return 0.5 * mean(tf.reduce_sum(tf.square(real_gradients), axis=-1))
+
+
 def least_squares_generator_loss(fake_logits, mean: Mean = tf.reduce_mean):
     """Least-squares generator loss ``L_G = ½ mean (l_fake - 1)²`` (Mao et al. 2017, "Least
     Squares Generative Adversarial Networks", their ``a-b-c`` objective with ``a = 0, b = c = 1``): fakes far

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from deatf_gan.datasets import Dataset
 from deatf_gan.genome import Hyperparameters
-from deatf_gan.losses import gan_loss
+from deatf_gan.losses import gan_loss, r1_penalty
 from deatf_gan.noise import latent_noise
 
 _OPTIMIZERS = {
@@ -83,7 +83,8 @@ def train_pair(
     generator's trainable weights after every generator update (starting at the initial
     ``θ``), and the generator leaves holding ``θ_ema``: the averaged generator is the one
     scored and kept. Batch norm's moving statistics are not averaged; the averaged
-    generator uses the trained generator's.
+    generator uses the trained generator's. With ``r1_penalty = γ > 0`` each discriminator
+    loss adds ``γ · losses.r1_penalty`` of the real batch's input gradients.
     """
     h = hyperparameters
     d_steps = h.discriminator_steps
@@ -113,9 +114,15 @@ def train_pair(
                 z = latent(step * (d_steps + 1) + k)
                 with tf.GradientTape() as tape:
                     fake = generator(z, training=True)
-                    d_loss = discriminator_loss_fn(
-                        discriminator(fake, training=True), discriminator(real, training=True)
-                    )
+                    fake_logits = discriminator(fake, training=True)
+                    with tf.GradientTape() as inner:  # the real batch's input gradients, for R1
+                        inner.watch(real)
+                        real_logits = discriminator(real, training=True)
+                        real_total = tf.reduce_sum(real_logits)
+                    d_loss = discriminator_loss_fn(fake_logits, real_logits)
+                    if h.r1_penalty > 0:
+                        real_gradients = inner.gradient(real_total, real)
+                        d_loss = d_loss + h.r1_penalty * r1_penalty(real_gradients)
                 grads = tape.gradient(d_loss, discriminator.trainable_variables)
                 d_optimizer.apply(grads, discriminator.trainable_variables)
             z = latent(step * (d_steps + 1) + d_steps)

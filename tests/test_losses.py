@@ -18,6 +18,7 @@ from deatf_gan.losses import (
     least_squares_generator_loss,
     masked_mean,
     per_row_mean,
+    r1_penalty,
 )
 
 FAKE = np.array([[-1.5], [0.5], [2.0]], np.float32)
@@ -99,3 +100,8 @@ def test_every_loss_takes_per_network_means(name):
         own_fake, own_real = tf.constant(fake[row, :size]), tf.constant(real[row, :size])
         assert generator[row] == pytest.approx(float(loss.generator(own_fake)), rel=1e-6)
         assert discriminator[row] == pytest.approx(float(loss.discriminator(own_fake, own_real)), rel=1e-6)
+
+
+def test_r1_penalty_is_half_the_mean_squared_gradient_norm():
+    gradients = tf.constant([[3.0, 4.0], [0.0, 0.0]])
+    assert float(r1_penalty(gradients)) == pytest.approx(0.5 * (25.0 + 0.0) / 2)

@@ -90,6 +90,18 @@ def test_the_genomes_loss_is_the_one_trained_with(gaussian):
         assert by_gene[0] != non_saturating
 
 
+def test_the_r1_penalty_changes_the_discriminators_update_by_its_weight(gaussian):
+    """γ > 0 adds ``γ/2 mean ‖∇ₓ l(x)‖²`` to L_D: after one step the discriminator differs from
+    plain training, and the reported L_D of step one holds the penalty; γ = 0 is plain training.
+    (SGD: Adam's first step is the gradient's sign, which a penalty may leave as it is.)"""
+    plain = _trained(small_genome(optimizer="sgd"), gaussian, steps=1)
+    zero = _trained(small_genome(optimizer="sgd", r1_penalty=0.0), gaussian, steps=1)
+    assert all(np.array_equal(a, b) for a, b in zip(plain[2], zero[2]))
+    penalised = _trained(small_genome(optimizer="sgd", r1_penalty=100.0), gaussian, steps=1)
+    assert not all(np.allclose(a, b) for a, b in zip(plain[2], penalised[2]))
+    assert penalised[0].discriminator_loss > plain[0].discriminator_loss
+
+
 def test_generator_ema_leaves_the_generator_holding_the_average_of_its_trajectory(gaussian):
     """With decay β the generator ends as ``θ_ema``, the recurrence ``θ_ema ← β θ_ema + (1 - β) θ``
     over the trajectory ``θ_0, θ_1, θ_2`` that plain training (β = 0) follows:

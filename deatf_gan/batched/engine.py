@@ -37,7 +37,7 @@ from deatf_gan.compiled import CompiledFunction
 from deatf_gan.datasets import Dataset
 from deatf_gan.genome import GANGenome, SearchSpace
 from deatf_gan.inheritance import Weights
-from deatf_gan.losses import GAN_LOSSES, masked_mean
+from deatf_gan.losses import GAN_LOSSES, masked_mean, r1_penalty
 from deatf_gan.noise import hashed_normal
 from deatf_gan.streams import DropoutStream
 
@@ -97,6 +97,8 @@ def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batch
     batches side by side. Individuals are independent, so the gradient of the summed losses
     on individual ``k``'s parameters is that of its own loss. Every loss of the superset is
     computed and each individual's own selected; the unselected ones get zero gradients.
+    Where the superset has ``r1_penalty``, each discriminator loss adds ``γ ·
+    losses.r1_penalty`` of its real batch's input gradients (γ = 0 adds exactly zero).
     Where the superset has ``generator_ema``, each generator update is followed by
     ``θ_ema ← β θ_ema + (1 - β) θ`` for individuals with ``β > 0`` (``θ_ema = θ`` for the rest).
     """
@@ -126,11 +128,17 @@ def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batch
         with tf.GradientTape() as tape:
             tape.watch(d_role.parameters)
             streams = (DropoutStream.DISCRIMINATOR_ON_FAKE, DropoutStream.DISCRIMINATOR_ON_REAL)
-            logits, d_moving = nets.discriminate(tf.concat([fake, real], axis=1), d_role, batch=batch,
-                                                 noise=(seeds, draw, streams), groups=2)  # fmt: skip
-            fake_logits, real_logits = tf.split(logits, 2, axis=1)
+            with tf.GradientTape() as inner:  # the real batch's input gradients, for R1
+                inner.watch(real)
+                logits, d_moving = nets.discriminate(tf.concat([fake, real], axis=1), d_role, batch=batch,
+                                                     noise=(seeds, draw, streams), groups=2)  # fmt: skip
+                fake_logits, real_logits = tf.split(logits, 2, axis=1)
+                real_total = tf.reduce_sum(real_logits * sample_mask)
             losses = [GAN_LOSSES[name].discriminator(fake_logits, real_logits, mean=mean) for name in s.losses]
             loss = _own(genes.loss, losses)
+            if s.r1_penalty:
+                real_gradients = inner.gradient(real_total, real)
+                loss = loss + genes.r1_penalty * r1_penalty(real_gradients, mean=mean)
             total = tf.reduce_sum(loss)
         grads = tape.gradient(total, d_role.parameters, unconnected_gradients="zero")
         parameters, slots = apply_updates(d_role.parameters, d_role.slots, grads, active, d_rules)

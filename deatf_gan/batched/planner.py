@@ -56,6 +56,7 @@ class Superset:
     jit_compile: bool
     losses: tuple[str, ...] = ("non_saturating",)  # every loss computed, each individual's selected
     generator_ema: bool = False  # whether any individual averages its generator's weights
+    r1_penalty: bool = False  # whether any individual penalises its discriminator's input gradients
 
     @classmethod
     def covering(
@@ -91,12 +92,14 @@ class Superset:
         d_steps = max(h.discriminator_steps for h in hyper)
         losses = {h.loss for h in hyper}
         ema = any(h.generator_ema > 0 for h in hyper)
+        r1 = any(h.r1_penalty > 0 for h in hyper)
         if space is not None:
             hs = space.hyperparameters
             batch = max(batch, *hs.batch_size.options)
             latent, d_steps = max(latent, hs.latent_dim.high), max(d_steps, hs.discriminator_steps.high)
             losses |= set(hs.loss.options)
             ema |= any(decay > 0 for decay in hs.generator_ema.options)
+            r1 |= any(weight > 0 for weight in hs.r1_penalty.options)
         return cls(
             generator=network("generator", latent, dataset.dim),
             discriminator=network("discriminator", dataset.dim, 1),
@@ -109,6 +112,7 @@ class Superset:
             jit_compile=jit_compile,
             losses=tuple(name for name in LOSSES if name in losses),  # in the genome's order
             generator_ema=ema,
+            r1_penalty=r1,
         )
 
 

@@ -114,6 +114,7 @@ class ChunkGenes(NamedTuple):
     data_scale: np.ndarray
     loss: np.ndarray  # [K, losses]: one-hot over the superset's losses
     generator_ema: np.ndarray  # [K]: each generator's weight-average decay β (0: none)
+    r1_penalty: np.ndarray  # [K]: each discriminator's R1 weight γ (0: none)
 
 
 class ChunkState(NamedTuple):
@@ -216,6 +217,7 @@ def load_chunk(superset: Superset, genomes: Sequence[GANGenome], seeds: Sequence
         data_scale=scale,
         loss=np.eye(len(s.losses), dtype=np.float32)[[s.losses.index(h.loss) for h in hyper]],
         generator_ema=np.array([h.generator_ema for h in hyper], np.float32),
+        r1_penalty=np.array([h.r1_penalty for h in hyper], np.float32),
     )
     average = (g_state.parameters.copy(),) if s.generator_ema else ()  # starts at the initial weights
     return genes, ChunkState(g_state, d_state, average), table.reshape(k, -1, s.batch)
@@ -262,7 +264,7 @@ def chunk_specs(superset: Superset, data_dim: int) -> tuple[ChunkGenes, ChunkSta
     (g_genes, g_state), (d_genes, d_state) = role(superset.generator), role(superset.discriminator)
     genes = ChunkGenes(
         g_genes, d_genes, spec(k, superset.batch), spec(k, superset.latent), spec(k, dtype=tf.int32),
-        spec(k, dtype=tf.int64), spec(data_dim), spec(data_dim), spec(k, len(superset.losses)), spec(k),
+        spec(k, dtype=tf.int64), spec(data_dim), spec(data_dim), spec(k, len(superset.losses)), spec(k), spec(k),
     )  # fmt: skip
     average = (spec(k, ParameterLayout(superset.generator).size),) if superset.generator_ema else ()
     return genes, ChunkState(g_state, d_state, average)

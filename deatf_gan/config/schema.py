@@ -39,7 +39,8 @@ class HyperparameterSpaceConfig:
 
     ``losses`` names the GAN losses an individual may train with (``non_saturating``,
     ``least_squares``, ``hinge``) and ``generator_ema`` the decays in [0, 1) its generator's
-    weight average may have (0: no average). Their defaults train as plain GANs do.
+    weight average may have (0: no average), ``r1_penalty`` the weights γ >= 0 of the R1
+    gradient penalty on real samples (0: none). Their defaults train as plain GANs do.
     """
 
     generator_learning_rate: FloatRangeConfig = FloatRangeConfig(1e-4, 1e-2)
@@ -50,6 +51,7 @@ class HyperparameterSpaceConfig:
     discriminator_steps: IntRangeConfig = IntRangeConfig(1, 3)
     losses: tuple[str, ...] = ("non_saturating",)
     generator_ema: tuple[float, ...] = (0.0,)
+    r1_penalty: tuple[float, ...] = (0.0,)
 
 
 @dataclass(frozen=True)
@@ -201,5 +203,6 @@ def build_search_space(space: SearchSpaceConfig) -> SearchSpace:
             discriminator_steps=IntRange(h.discriminator_steps.min, h.discriminator_steps.max),
             loss=Choice(tuple(h.losses)),
             generator_ema=Choice(tuple(h.generator_ema)),
+            r1_penalty=Choice(tuple(h.r1_penalty)),
         ),
     )

@@ -94,6 +94,10 @@ def validate_config(config: Config) -> None:
     require(len(hyper.generator_ema) > 0, "search_space.hyperparameters.generator_ema", "must not be empty", [])
     for index, decay in enumerate(hyper.generator_ema):
         require(0.0 <= decay < 1.0, f"search_space.hyperparameters.generator_ema[{index}]", "must be in [0, 1)", decay)
+    require(len(hyper.r1_penalty) > 0, "search_space.hyperparameters.r1_penalty", "must not be empty", [])
+    for index, weight in enumerate(hyper.r1_penalty):
+        require(0.0 <= weight <= 1000.0, f"search_space.hyperparameters.r1_penalty[{index}]", "must be in [0, 1000]",
+                weight)  # fmt: skip
 
     training = config.training
     require(training.steps >= 1, "training.steps", "must be >= 1", training.steps)

@@ -112,8 +112,11 @@ class Hyperparameters:
     ``generator_ema`` is the decay ``β`` of an exponential moving average of the generator's
     weights, ``θ_ema ← β θ_ema + (1 - β) θ`` after every generator update (Yazıcı et al. 2019,
     "The Unusual Effectiveness of Averaging in GAN Training"); the averaged generator is the
-    one scored and kept, and 0 switches it off. Both default to plain training, so a genome
-    written before they existed loads as the same individual.
+    one scored and kept, and 0 switches it off. ``r1_penalty`` is the weight ``γ`` of the R1
+    gradient penalty ``γ/2 · mean ‖∇ₓ l(x)‖²`` on real samples added to the discriminator's
+    loss (Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?");
+    0 switches it off. All three default to plain training, so a genome written before they
+    existed loads as the same individual.
     """
 
     generator_learning_rate: float = 1e-3
@@ -124,6 +127,7 @@ class Hyperparameters:
     discriminator_steps: int = 1
     loss: str = "non_saturating"
     generator_ema: float = 0.0
+    r1_penalty: float = 0.0
 
     def __post_init__(self):
         _check_float(self.generator_learning_rate, "hyperparameters.generator_learning_rate", 0.0, 10.0)
@@ -134,6 +138,7 @@ class Hyperparameters:
         _check_int(self.discriminator_steps, "hyperparameters.discriminator_steps", 1)
         _check_choice(self.loss, "hyperparameters.loss", LOSSES)
         _check_float(self.generator_ema, "hyperparameters.generator_ema", 0.0, 1.0, high_open=True)
+        _check_float(self.r1_penalty, "hyperparameters.r1_penalty", 0.0, 1000.0)
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,7 @@ HYPERPARAMETER_FIELDS = (
     "discriminator_steps",
     "loss",
     "generator_ema",
+    "r1_penalty",
 )
 
 
@@ -169,7 +170,7 @@ HYPERPARAMETER_FIELDS = (
 class HyperparameterSpace:
     """Ranges of the evolved training settings.
 
-    ``loss`` and ``generator_ema`` come last and default to one option each: a choice of one
+    ``loss``, ``generator_ema`` and ``r1_penalty`` come last and default to one option each: a choice of one
     draws no random number, so a space without them samples the genomes it always did.
     """
 
@@ -181,6 +182,7 @@ class HyperparameterSpace:
     discriminator_steps: IntRange
     loss: Choice = Choice(("non_saturating",))
     generator_ema: Choice = Choice((0.0,))  # decays β in [0, 1); 0 is off
+    r1_penalty: Choice = Choice((0.0,))  # weights γ >= 0; 0 is off
 
     def field(self, name: str):
         return getattr(self, name)

@@ -286,25 +286,29 @@ def _with(genome: GANGenome, **hyperparameters) -> GANGenome:
     return dataclasses.replace(genome, hyperparameters=dataclasses.replace(genome.hyperparameters, **hyperparameters))
 
 
-# (loss, generator_ema) of _genomes()[1:4]: each loss type, averaging on and off, 1-2 D steps
-LOSS_GENES = [("least_squares", 0.5), ("hinge", 0.0), ("non_saturating", 0.9)]
+# (loss, generator_ema, r1_penalty) of _genomes()[1:4]: each loss type, averaging and the R1
+# penalty on and off, 1-2 D steps
+LOSS_GENES = [("least_squares", 0.5, 1.0), ("hinge", 0.0, 0.0), ("non_saturating", 0.9, 10.0)]
 
 
 @pytest.fixture(scope="module")
 def trained_with_loss_genes():
     dataset = gaussian_1d(samples=500)
-    genomes = [_with(g, loss=loss, generator_ema=ema) for g, (loss, ema) in zip(_genomes()[1:4], LOSS_GENES)]
+    genomes = [
+        _with(g, loss=loss, generator_ema=ema, r1_penalty=r1) for g, (loss, ema, r1) in zip(_genomes()[1:4], LOSS_GENES)
+    ]
     seeds = [7 * i + 3 for i in range(len(genomes))]
     chunk = batched.train_chunk(genomes, seeds, dataset, STEPS, latent_stddev=2.0, jit_compile=False)
     return dataset, genomes, seeds, chunk
 
 
-def test_each_loss_type_and_the_generator_average_match_the_keras_path(trained_with_loss_genes):
-    """Every loss of the superset computed, each individual's own selected; averaged
-    generators exported and scored: the same losses, weights and held-out logits as
-    ``train_pair``, whose generator ends holding its average."""
+def test_each_loss_type_the_generator_average_and_r1_match_the_keras_path(trained_with_loss_genes):
+    """Every loss of the superset computed, each individual's own selected, R1 penalties
+    where γ > 0; averaged generators exported and scored: the same losses, weights and
+    held-out logits as ``train_pair``, whose generator ends holding its average."""
     dataset, genomes, seeds, chunk = trained_with_loss_genes
     assert chunk.superset.losses == ("non_saturating", "least_squares", "hinge") and chunk.superset.generator_ema
+    assert chunk.superset.r1_penalty
     rng = np.random.default_rng(8)
     latent = rng.normal(size=(chunk.superset.population, 50, chunk.superset.latent)).astype(np.float32)
     real = dataset.samples[rng.integers(len(dataset.samples), size=(chunk.superset.population, 50))]
@@ -328,14 +332,16 @@ def test_each_loss_type_and_the_generator_average_match_the_keras_path(trained_w
                                    rtol=1e-4, atol=1e-5)  # fmt: skip
 
 
-def test_plain_individuals_train_bit_for_bit_alike_in_a_superset_with_every_loss_and_averaging():
+def test_plain_individuals_train_bit_for_bit_alike_in_a_superset_with_every_loss_averaging_and_r1():
     """A non-saturating individual without averaging gets exactly the bits it gets in a plain
     superset, when the superset also computes the other losses and averages generators."""
     dataset = gaussian_1d(samples=500)
     genome, seed = _genomes()[4], 9
     plain = batched.Superset.covering([genome], dataset, None, 1, False)
     assert plain.losses == ("non_saturating",) and not plain.generator_ema
-    every = dataclasses.replace(plain, losses=("non_saturating", "least_squares", "hinge"), generator_ema=True)
+    every = dataclasses.replace(
+        plain, losses=("non_saturating", "least_squares", "hinge"), generator_ema=True, r1_penalty=True
+    )
     chunks = [
         batched.train_chunk([genome], [seed], dataset, STEPS, latent_stddev=2.0, superset=s) for s in (plain, every)
     ]
@@ -349,7 +355,9 @@ def test_chunk_specs_describe_what_load_chunk_gives():
     """The compiled functions are traced from ``chunk_specs`` before any genome is loaded:
     the loss one-hot, the decays and the generators' average must be there, shaped alike."""
     dataset = gaussian_1d(samples=100)
-    mixed = [_with(g, loss=loss, generator_ema=ema) for g, (loss, ema) in zip(_genomes()[1:4], LOSS_GENES)]
+    mixed = [
+        _with(g, loss=loss, generator_ema=ema, r1_penalty=r1) for g, (loss, ema, r1) in zip(_genomes()[1:4], LOSS_GENES)
+    ]
     for genomes in (mixed, _genomes()[:2]):
         superset = batched.Superset.covering(genomes, dataset, None, 4, False)
         loaded = load_chunk(superset, genomes, [1] * len(genomes), dataset, 3)[:2]
@@ -365,7 +373,7 @@ def test_both_evaluators_score_and_keep_the_averaged_generator():
     """``EvalResult.weights`` (what the hall of fame saves) and the fitness come from the
     averaged generator in both evaluators alike."""
     dataset = gaussian_1d(samples=500)
-    loss, ema = LOSS_GENES[0]
+    loss, ema, _ = LOSS_GENES[0]
     genomes = [_with(_genomes()[1], loss=loss, generator_ema=ema)]
     context = EvalContext(dataset=dataset, steps=STEPS, latent_stddev=2.0, eval_samples=1000, fitness="generator_loss")
     jobs = [(g, 5 + i) for i, g in enumerate(genomes)]
