@@ -9,7 +9,7 @@ counts the training budget it spent: generator updates summed over every evaluat
 individual (``--inherit on``, the default, lets children go on training their parents'
 weights; ``off`` trains every individual from scratch). With ``--budget B`` the evolved
 best genome is then retrained from scratch for the rest of B (the usual search-then-train
-protocol), and the budget is B. The
+protocol), or with ``--go-on`` trains on from its evolved weights, and the budget is B. The
 hand-designed GAN (two 128-unit ReLU layers in each network, Adam 2e-4 for
 both, batch 64, one discriminator update per generator update; once with the textbook
 non-saturating loss, once with least squares) is then trained from the
@@ -34,6 +34,7 @@ from deatf_gan.datasets import Dataset, load_dataset
 from deatf_gan.evaluation import EvalContext, TrainedPair, eval_gan
 from deatf_gan.evolution import evolve
 from deatf_gan.genome import GANGenome, Hyperparameters, LayerGene, MLPDescriptor
+from deatf_gan.inheritance import Inheritance, Parent
 from deatf_gan.metrics import quality_metrics
 from deatf_gan.streams import SampleStream
 
@@ -96,15 +97,17 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
     best = result.best
     latent_stddev = config.training.latent_stddev
     lineage = ("inherited" if args.inherit == "on" else "from scratch") + (f" {args.label}" if args.label else "")
-    if args.budget:  # the rest of the budget retrains the winner from scratch, for longer
+    if args.budget:  # the rest of the budget trains the winner longer: from scratch, or on from its weights
         if args.budget <= budget:
             raise SystemExit(f"--budget {args.budget} is not more than the evolution's {budget} steps")
-        retrained, retrain_seconds = train_fully(best.genome, dataset, best.seed, args.budget - budget, latent_stddev)
+        start = Inheritance((Parent(best.genome, best.result.weights, best.result.trained_steps),))
+        retrained, retrain_seconds = train_fully(
+            best.genome, dataset, best.seed, args.budget - budget, latent_stddev, start if args.go_on else None
+        )
         weights, seconds, budget = retrained.weights[0], seconds + retrain_seconds, args.budget
         retrained_steps = args.budget - evaluations * config.training.steps
-        method = (
-            f"evolved {evaluations}×{config.training.steps} {lineage} + best retrained {retrained_steps} ({fitness})"
-        )
+        how = "trained on" if args.go_on else "retrained"
+        method = f"evolved {evaluations}×{config.training.steps} {lineage} + best {how} {retrained_steps} ({fitness})"
     else:
         weights = best.result.weights[0]
         method = f"evolved {evaluations}×{config.training.steps} {lineage} ({fitness})"
@@ -131,11 +134,13 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
     return rows
 
 
-def train_fully(genome: GANGenome, dataset: Dataset, seed: int, steps: int, latent_stddev: float):
-    """One training of ``steps`` generator updates (``eval_gan``), and its seconds."""
+def train_fully(genome: GANGenome, dataset: Dataset, seed: int, steps: int, latent_stddev: float, start=None):
+    """One training of ``steps`` generator updates (``eval_gan``) from fresh weights or from
+    ``start`` (an ``Inheritance``), and its seconds."""
     context = EvalContext(
-        dataset=dataset, steps=steps, seed=seed, latent_stddev=latent_stddev, fitness="generator_loss"
-    )
+        dataset=dataset, steps=steps, seed=seed, latent_stddev=latent_stddev, fitness="generator_loss",
+        inheritance=start,
+    )  # fmt: skip
     start = time.perf_counter()
     result = eval_gan(genome, context)
     return result, time.perf_counter() - start
@@ -228,6 +233,9 @@ def main() -> None:
     run_parser.add_argument("--steps", type=int, default=2000)
     run_parser.add_argument(
         "--budget", type=int, help="total steps: what evolution leaves retrains its best from scratch"
+    )
+    run_parser.add_argument(
+        "--go-on", action="store_true", help="with --budget: the best trains on from its weights, not from scratch"
     )
     run_parser.add_argument("--samples", type=int, default=2500)
     run_parser.add_argument("--workers", type=int, default=2)
