@@ -229,9 +229,12 @@ def test_inspect_table_json_and_rank(finished_run, capsys):
     table = capsys.readouterr().out
     assert "fitness" in table and "rank 1: generator" in table and ("→" in table or " relu" in table)
     assert "wasserstein_1d" in table.splitlines()[0]  # the quality metrics of 1-D data
+    assert "steps" in table.splitlines()[0]
     assert main(["inspect", str(finished_run), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["rank"] for row in rows] == [1, 2]
+    steps = TINY_RUN["training"]["steps"]
+    assert all(row["trained_steps"] % steps == 0 and row["trained_steps"] >= steps for row in rows)
     assert {"fitness", "generator", "discriminator", "optimizer", "generator_parameters", "wasserstein_1d"} <= set(
         rows[0]
     )

@@ -124,11 +124,11 @@ def test_loss_and_generator_ema_round_trip_through_json():
 
 
 def test_a_space_without_loss_choices_draws_the_random_numbers_it_always_did(space):
-    """The default loss and generator_ema are choices of one, which draw nothing: a run's
-    seed still samples the genomes it sampled before these genes existed."""
-    assert HYPERPARAMETER_FIELDS[-2:] == ("loss", "generator_ema")
+    """The default loss, generator_ema and r1_penalty are choices of one, which draw nothing:
+    a run's seed still samples the genomes it sampled before these genes existed."""
+    assert HYPERPARAMETER_FIELDS[-3:] == ("loss", "generator_ema", "r1_penalty")
     ours, theirs = np.random.default_rng(3), np.random.default_rng(3)
     space.hyperparameters.sample(ours)
-    for name in HYPERPARAMETER_FIELDS[:-2]:
+    for name in HYPERPARAMETER_FIELDS[:-3]:
         space.hyperparameters.field(name).sample(theirs)
     assert ours.random() == theirs.random()
