@@ -3,13 +3,13 @@
     python benchmarks/judge_validation.py --datasets ring8 grid25 digits --genomes 40 --out judge.jsonl
     python benchmarks/judge_validation.py --report judge.jsonl
 
-For each dataset (``configs/<dataset>.yaml``: its search space, training steps and fitness),
+For each dataset (``configs/<dataset>.yaml``: its search space and training steps),
 ``--genomes`` random genomes are trained as a run trains them (the batched evaluator) and
-scored with the config's fitness, on the held-out samples selection uses. Their quality is
+scored with each ``--fitness`` measure, on the held-out samples selection uses. Their quality is
 measured apart from selection: ``--samples`` fresh samples from a latent stream used
 neither in training nor in selection (``benchmarks/quality.py``'s ``fresh_quality``). The
 report gives Spearman's ρ between fitness (minimised) and each quality metric, signed so
-that +1 means the fitness ranks generators exactly as the metric does.
+that +1 means the fitness ranks generators exactly as the metric does, for each fitness.
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def measure(dataset_name: str, args) -> list[dict]:
         steps=t.steps,
         latent_stddev=t.latent_stddev,
         eval_samples=t.eval_samples,
-        fitness=fitness_functions(config.evaluation.fitness_names),
-        objectives=len(config.evaluation.fitness_names),
+        fitness=fitness_functions(args.fitness),
+        objectives=len(args.fitness),
     )
     start = time.perf_counter()
     results = BatchedEvaluation(space).evaluate_chunk(list(zip(genomes, seeds)), context)
@@ -70,8 +70,7 @@ def measure(dataset_name: str, args) -> list[dict]:
         rows.append(
             {
                 "dataset": dataset_name,
-                "fitness_name": ",".join(config.evaluation.fitness_names),
-                "fitness": result.fitness[0],
+                "fitness": dict(zip(args.fitness, result.fitness)),
                 "steps": t.steps,
                 "seconds_all": round(seconds, 1),
                 **quality,
@@ -82,23 +81,25 @@ def measure(dataset_name: str, args) -> list[dict]:
 
 def report(path: Path) -> None:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    print("| dataset | fitness | genomes (failed) | " + " | ".join(["metric", "Spearman ρ"]) + " |")
+    print("| dataset | fitness | genomes (failed) | metric | Spearman ρ |")
     print("|---|---|---|---|---|")
     for dataset_name in dict.fromkeys(row["dataset"] for row in rows):
         group = [r for r in rows if r["dataset"] == dataset_name and "failed" not in r]
         failed = sum(1 for r in rows if r["dataset"] == dataset_name and "failed" in r)
         kind = load_dataset(dataset_name).kind
-        fitness = np.array([r["fitness"] for r in group])
-        for metric, larger_is_better in METRICS[kind].items():
-            values = np.array([r[metric] for r in group])
-            rho = spearmanr(-fitness, values if larger_is_better else -values).statistic
-            print(f"| {dataset_name} | {group[0]['fitness_name']} | {len(group)} ({failed}) | {metric} | {rho:.2f} |")
+        for name in group[0]["fitness"]:
+            fitness = np.array([r["fitness"][name] for r in group])
+            for metric, larger_is_better in METRICS[kind].items():
+                values = np.array([r[metric] for r in group])
+                rho = spearmanr(-fitness, values if larger_is_better else -values).statistic
+                print(f"| {dataset_name} | {name} | {len(group)} ({failed}) | {metric} | {rho:.2f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["ring8", "grid25", "digits"])
     parser.add_argument("--genomes", type=int, default=40)
+    parser.add_argument("--fitness", nargs="+", default=["judged_generator_loss", "precision_recall"])
     parser.add_argument("--steps", type=int, help="training steps (default: the config's)")
     parser.add_argument("--samples", type=int, default=2500)
     parser.add_argument("--seed", type=int, default=0)

@@ -100,6 +100,46 @@ def mode_statistics(generated: np.ndarray, centres: np.ndarray, stddev: float) -
     )
 
 
+def knn_precision_recall(real: np.ndarray, generated: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al., NeurIPS 2019, "Improved Precision and
+    Recall Metric for Assessing Generative Models"), in the samples' own space.
+
+    Each set's manifold is the union of balls around its samples, each reaching the sample's
+    ``k``-th nearest neighbour in its own set. Precision is the share of generated samples
+    inside the real manifold (how many are realistic: sharp modes), recall the share of real
+    samples inside the generated one (how much of the data is covered: every mode). Unlike
+    a discriminator, it sees a sample 0.1 off a mode of width 0.02 as off the data. Samples
+    holding NaN or inf give (0, 0).
+    """
+    real, generated = _as_rows(real), _as_rows(generated)
+    if min(len(real), len(generated)) <= k or not np.all(np.isfinite(generated)):
+        return 0.0, 0.0
+    precision = _inside(generated, real, _kth_neighbour_distances(real, k))
+    recall = _inside(real, generated, _kth_neighbour_distances(generated, k))
+    return precision, recall
+
+
+def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
+
+
+def _kth_neighbour_distances(samples: np.ndarray, k: int, chunk: int = 1024) -> np.ndarray:
+    """Each sample's squared distance to its ``k``-th nearest other sample."""
+    out = np.empty(len(samples))
+    for first in range(0, len(samples), chunk):
+        distances = _squared_distances(samples[first : first + chunk], samples)
+        out[first : first + chunk] = np.partition(distances, k, axis=1)[:, k]  # index 0 is the sample itself
+    return out
+
+
+def _inside(points: np.ndarray, centres: np.ndarray, squared_radii: np.ndarray, chunk: int = 1024) -> float:
+    """The share of ``points`` within some centre's ball."""
+    inside = 0
+    for first in range(0, len(points), chunk):
+        inside += int(np.any(_squared_distances(points[first : first + chunk], centres) <= squared_radii, axis=1).sum())
+    return inside / len(points)
+
+
 class DigitsClassifier:
     """The shipped MLP 64 → 128 → 64 → 10 (ReLU, softmax) for 8 × 8 digits scaled to [-1, 1].
 

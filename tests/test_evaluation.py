@@ -134,3 +134,18 @@ def test_quality_fitness_of_another_dataset_kind_is_a_config_error(context):
         evolve(config_from_dict({"evaluation": {"fitness": "frechet_distance"}, "executor": {"kind": "serial"}}))
     with pytest.raises(ConfigError, match="modes_missed"):
         evaluate_safely(eval_gan, small_genome(), replace(context, fitness="modes_missed", steps=5))
+
+
+def test_the_precision_recall_fitness_is_two_minus_knn_precision_and_recall():
+    from deatf_gan.datasets import ring8
+    from deatf_gan.evaluation import TrainedPair
+    from deatf_gan.metrics import knn_precision_recall
+
+    dataset = ring8(samples=1000)
+    rng = np.random.default_rng(0)
+    real = dataset.samples[:500]
+    sharp_half = dataset.centres[::2][rng.integers(4, size=500)] + 0.02 * rng.standard_normal((500, 2))
+    pair = TrainedPair(small_genome(), lambda: None, dataset, None, real).knowing(generated=sharp_half)
+    precision, recall = knn_precision_recall(real, sharp_half)
+    assert FITNESSES.get("precision_recall")(pair) == pytest.approx(2.0 - precision - recall)
+    assert 0.4 < FITNESSES.get("precision_recall")(pair) < 0.7  # sharp samples on half the modes

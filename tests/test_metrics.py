@@ -99,6 +99,17 @@ def test_one_high_quality_sample_covers_a_mode():
     assert (statistics.modes_covered, statistics.high_quality_share) == (1, 0.5)
 
 
+def test_knn_precision_sees_spread_and_recall_sees_missing_modes(rng):
+    centres = ring_centres()
+    real = mixture(centres, 0.02, 2500, rng)
+    assert metrics.knn_precision_recall(real, mixture(centres, 0.02, 2500, rng)) > (0.9, 0.9)
+    spread = metrics.knn_precision_recall(real, mixture(centres, 0.1, 2500, rng))
+    assert spread[0] < 0.4 and spread[1] > 0.9  # off the modes, yet around every one
+    half = metrics.knn_precision_recall(real, mixture(centres[::2], 0.02, 2500, rng))
+    assert half[0] > 0.9 and 0.4 < half[1] < 0.6  # sharp, on half the modes
+    assert metrics.knn_precision_recall(real, np.full((100, 2), np.nan)) == (0.0, 0.0)
+
+
 def test_strict_coverage_ignores_modes_with_a_few_stray_samples(rng):
     centres = ring_centres()
     # 1,000 samples on each of four modes, 10 on each of the other four: a fair share is
