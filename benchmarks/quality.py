@@ -40,13 +40,13 @@ from deatf_gan.streams import SampleStream
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Fitness choices per dataset: the literal own-discriminator loss, the judge, and the
-# dataset's own quality metrics (several objectives, NSGA-II).
+# Fitness choices per dataset: the literal own-discriminator loss, the judge, k-NN precision
+# and recall, and the dataset's own quality metrics (several objectives, NSGA-II).
 FITNESS_CHOICES = {
-    "ring8": ["generator_loss", "judged_generator_loss", "modes_missed,low_quality_share"],
-    "grid25": ["generator_loss", "judged_generator_loss", "modes_missed,low_quality_share"],
-    "digits": ["generator_loss", "judged_generator_loss", "frechet_distance"],
-    "gaussian_1d": ["generator_loss", "judged_generator_loss", "wasserstein_1d"],
+    "ring8": ["generator_loss", "judged_generator_loss", "precision_recall", "modes_missed,low_quality_share"],
+    "grid25": ["generator_loss", "judged_generator_loss", "precision_recall", "modes_missed,low_quality_share"],
+    "digits": ["generator_loss", "judged_generator_loss", "precision_recall", "frechet_distance"],
+    "gaussian_1d": ["generator_loss", "judged_generator_loss", "precision_recall", "wasserstein_1d"],
 }
 LATENT_DIM = {"digits": 32}  # the hand-designed GAN's latent size; 8 elsewhere
 
