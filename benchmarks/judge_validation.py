@@ -25,8 +25,9 @@ from scipy.stats import spearmanr
 from deatf_gan import xla_cache
 from deatf_gan.config import load_config
 from deatf_gan.datasets import load_dataset
-from deatf_gan.evaluation import EvalContext, fitness_functions
+from deatf_gan.evaluation import EvalContext
 from deatf_gan.evolution import individual_seed
+from deatf_gan.fitness import fitness_functions
 
 ROOT = Path(__file__).resolve().parent.parent
 # each metric and whether larger values are better

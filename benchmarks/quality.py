@@ -31,8 +31,9 @@ from deatf_gan import xla_cache
 from deatf_gan.build import build_generator
 from deatf_gan.config import load_config
 from deatf_gan.datasets import Dataset, load_dataset
-from deatf_gan.evaluation import EvalContext, TrainedPair, eval_gan
+from deatf_gan.evaluation import EvalContext, eval_gan
 from deatf_gan.evolution import evolve
+from deatf_gan.fitness import TrainedPair
 from deatf_gan.genome import GANGenome, Hyperparameters, LayerGene, MLPDescriptor
 from deatf_gan.inheritance import Inheritance, Parent
 from deatf_gan.metrics import quality_metrics

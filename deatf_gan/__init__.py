@@ -16,8 +16,9 @@ if _importlib_util.find_spec("tensorflow") is None:  # pragma: no cover - exerci
 
 from deatf_gan.config import Config, config_from_dict, load_config, save_config
 from deatf_gan.errors import ConfigError, DataError, DeatfGanError, GenomeError, IndividualFailed, RunAborted
-from deatf_gan.evaluation import FITNESSES, EvalContext, EvalResult, eval_gan
+from deatf_gan.evaluation import EvalContext, EvalResult, eval_gan
 from deatf_gan.evolution import EvolutionResult, Hook, Individual, evolve
+from deatf_gan.fitness import FITNESSES
 from deatf_gan.genome import GANGenome, Hyperparameters, LayerGene, MLPDescriptor, SearchSpace
 from deatf_gan.operators import CROSSOVERS, MUTATIONS
 from deatf_gan.runs import load_run, resume_run

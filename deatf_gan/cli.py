@@ -11,8 +11,8 @@ from pathlib import Path
 from deatf_gan.config import load_config
 from deatf_gan.datasets import load_dataset
 from deatf_gan.errors import ConfigError, DeatfGanError
-from deatf_gan.evaluation import check_fitness_applies
 from deatf_gan.evolution import evolve
+from deatf_gan.fitness import check_fitness_applies
 from deatf_gan.metrics import METRIC_NAMES
 from deatf_gan.reporting import ConsoleReporter
 from deatf_gan.runs import RunDirectory, load_run, prepare_run_directory, resume_run

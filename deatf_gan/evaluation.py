@@ -2,8 +2,8 @@
 
 The contract every evaluation function follows is ``evaluate(genome, context) -> EvalResult``
 (a custom function may also return a float or a tuple of floats; :func:`check_result`
-turns any of these into a checked :class:`EvalResult`). Fitness measures over the trained
-pair are registered by name in :data:`FITNESSES`, so a config can choose one.
+turns any of these into a checked :class:`EvalResult`). The fitness measures it scores a
+trained pair with are ``deatf_gan.fitness``'.
 
 Importing this module does not import TensorFlow: the evolution driver needs the records
 and the registry, and only the processes that train import Keras (inside the functions
@@ -21,16 +21,16 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from deatf_gan.datasets import Dataset
 from deatf_gan.errors import ConfigError, DeatfGanError, IndividualFailed
+from deatf_gan.fitness import TrainedPair, fitness_functions
 from deatf_gan.genome import GANGenome
 from deatf_gan.inheritance import Inheritance, Weights
-from deatf_gan.registry import Registry, resolve
-from deatf_gan.streams import SampleStream, SeedStream, numpy_generator
+from deatf_gan.streams import SeedStream, numpy_generator
 
 if TYPE_CHECKING:
     import keras
@@ -116,83 +116,6 @@ class Job(NamedTuple):
     inheritance: Inheritance | None = None
 
 
-def latent_stream(genome: GANGenome, seed: int, latent_stddev: float, count: int, stream: int) -> np.ndarray:
-    """``count`` latent vectors of an individual's stream ``stream``: fresh, reproducible, never
-    the training or held-out ones."""
-    rng = numpy_generator(seed, SeedStream.SAMPLES + stream)
-    return (latent_stddev * rng.standard_normal((count, genome.hyperparameters.latent_dim))).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class TrainedPair:
-    """What a fitness measure sees: the trained pair, its data and held-out latent noise.
-
-    The measures read cached properties (``generated``, ``fake_logits``, ``judged_loss``,
-    ``quality``); an evaluator that computes them for many pairs at once fills them in
-    with :meth:`knowing`, and then builds the Keras ``models`` only if a measure asks.
-    """
-
-    genome: GANGenome
-    models: Callable[[], tuple[keras.Model, keras.Model]]  # (generator, discriminator), built on first use
-    dataset: Dataset
-    latent: np.ndarray  # held-out latent samples, never used in training
-    real: np.ndarray  # held-out draw of real samples
-    seed: int = 0  # the individual's seed, for measures that draw more samples
-    latent_stddev: float = 1.0
-
-    @functools.cached_property
-    def _networks(self) -> tuple[keras.Model, keras.Model]:
-        return self.models()
-
-    @property
-    def generator(self) -> keras.Model:
-        return self._networks[0]
-
-    @property
-    def discriminator(self) -> keras.Model:
-        return self._networks[1]
-
-    def knowing(self, **values) -> TrainedPair:
-        """This pair with cached properties filled in from values computed elsewhere."""
-        unknown = set(values) - {"generated", "fake_logits", "judged_loss", "quality"}
-        if unknown:
-            raise TypeError(f"not a cached property of TrainedPair: {sorted(unknown)}")
-        self.__dict__.update(values)  # where functools.cached_property keeps its values
-        return self
-
-    def sample(self, count: int, stream: int) -> np.ndarray:
-        """``count`` generated samples from latent stream ``stream`` (inference mode)."""
-        latent = latent_stream(self.genome, self.seed, self.latent_stddev, count, stream)
-        return np.asarray(self.generator(latent, training=False))
-
-    @functools.cached_property
-    def generated(self) -> np.ndarray:
-        """The generator's samples for the held-out latent batch (inference mode)."""
-        return np.asarray(self.generator(self.latent, training=False))
-
-    @functools.cached_property
-    def fake_logits(self) -> np.ndarray:
-        """The pair's own discriminator's logits for ``generated`` (inference mode)."""
-        return np.asarray(self.discriminator(self.generated, training=False))
-
-    @functools.cached_property
-    def judged_loss(self) -> float:
-        """``-mean log D_J(G(z))`` of ``generated`` against a fresh judge trained on latent stream 0's
-        samples vs the real data (``deatf_gan.judge``)."""
-        from deatf_gan.judge import judged_generator_loss
-
-        fake_train = self.sample(len(self.dataset.samples), stream=SampleStream.JUDGE_TRAINING)
-        return judged_generator_loss(self.dataset.samples, fake_train, self.generated, seed=self.seed)
-
-    @functools.cached_property
-    def quality(self) -> dict[str, float]:
-        """The dataset kind's quality metrics (``deatf_gan.metrics``) of the held-out samples."""
-        from deatf_gan.metrics import quality_metrics
-
-        dataset = self.dataset
-        return quality_metrics(dataset.kind, self.real, self.generated, dataset.centres, dataset.mode_stddev)
-
-
 @dataclass(frozen=True)
 class EvalResult:
     """The named result of one evaluation.
@@ -241,93 +164,6 @@ class EvalResult:
         cls, reason: str, objectives: int = 1, seconds: float = 0.0, traceback: str | None = None
     ) -> EvalResult:
         return cls(fitness=(WORST_FITNESS,) * objectives, failure=reason, seconds=seconds, traceback=traceback)
-
-
-FITNESSES: Registry[Callable[[TrainedPair], float]] = Registry("fitness")
-
-
-@FITNESSES.register("generator_loss")
-def fitness_generator_loss(pair: TrainedPair) -> float:
-    """``L_G = -mean log D(G(z))`` on held-out latent samples against the pair's own trained
-    discriminator (both networks in inference mode). Cheap, but a weak discriminator also
-    scores well: it measures the pair, not the generator alone. Always the non-saturating
-    formula, whatever loss the genome trained with, so individuals stay comparable."""
-    from deatf_gan.losses import generator_loss
-
-    return float(generator_loss(pair.fake_logits))
-
-
-@FITNESSES.register("judged_generator_loss")
-def fitness_judged_generator_loss(pair: TrainedPair) -> float:
-    """``-mean log D_J(G(z))`` against an independent judge discriminator trained from scratch
-    on the frozen generator's samples vs real data (see ``deatf_gan.judge``). Unlike
-    ``generator_loss`` it cannot be lowered by a weak or miscalibrated own discriminator."""
-    return pair.judged_loss
-
-
-@FITNESSES.register("precision_recall")
-def fitness_precision_recall(pair: TrainedPair) -> float:
-    """``(1 - precision) + (1 - recall)`` of the held-out samples against the held-out real
-    draw, with k-NN manifolds (k = 3; ``metrics.knn_precision_recall``, Kynkäänniemi et al.
-    2019). Works on any data, needs no classifier and no known modes, and sees how close
-    samples lie to the data as well as how much of it they cover: 0 is a perfect match, 2
-    nothing alike."""
-    from deatf_gan.metrics import knn_precision_recall
-
-    precision, recall = knn_precision_recall(pair.real, pair.generated)
-    return float(2.0 - precision - recall)
-
-
-@dataclass(frozen=True)
-class QualityFitness:
-    """A quality metric of one dataset kind (``deatf_gan.metrics``) as a minimised fitness.
-
-    A metric that grows with quality (modes covered, high-quality share) is turned into a
-    shortfall: ``fitness = best - metric``, where ``best`` is the number of modes or 1.
-    An instance, not a closure, so it pickles to worker processes.
-    """
-
-    name: str
-    kind: str
-    metric: str
-    shortfall_of: Literal["modes", "one"] | None = None
-
-    def __call__(self, pair: TrainedPair) -> float:
-        if pair.dataset.kind != self.kind:
-            raise ConfigError(self.mismatch(pair.dataset))
-        value = pair.quality[self.metric]
-        if self.shortfall_of == "modes":
-            return float(len(pair.dataset.centres) - value)
-        if self.shortfall_of == "one":
-            return float(1.0 - value)
-        return float(value)
-
-    def mismatch(self, dataset: Dataset) -> str:
-        return f"evaluation.fitness: {self.name!r} needs a {self.kind} dataset; {dataset.name!r} is {dataset.kind}"
-
-
-for _fitness in (
-    QualityFitness("wasserstein_1d", "univariate", "wasserstein_1d"),
-    QualityFitness("reverse_kl", "mixture", "reverse_kl"),
-    QualityFitness("modes_missed", "mixture", "modes_covered", shortfall_of="modes"),
-    QualityFitness("low_quality_share", "mixture", "high_quality_share", shortfall_of="one"),
-    QualityFitness("frechet_distance", "digits", "frechet_distance"),
-    QualityFitness("class_coverage_tvd", "digits", "class_coverage_tvd"),
-):
-    FITNESSES.register(_fitness.name, _fitness)
-
-
-def fitness_functions(fitness) -> tuple[Callable, ...]:
-    """A context's fitness (a name, a callable, or a tuple of them) as callables, one per objective."""
-    measures = fitness if isinstance(fitness, (tuple, list)) else (fitness,)
-    return tuple(resolve(FITNESSES, measure) for measure in measures)
-
-
-def check_fitness_applies(fitness, dataset: Dataset) -> None:
-    """A quality fitness for another dataset kind is a config mistake: say so before any training."""
-    for measure in fitness_functions(fitness):
-        if isinstance(measure, QualityFitness) and measure.kind != dataset.kind:
-            raise ConfigError(measure.mismatch(dataset))
 
 
 def held_out(context: EvalContext, genome: GANGenome) -> tuple[np.ndarray, np.ndarray]:

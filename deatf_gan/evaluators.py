@@ -16,16 +16,9 @@ from typing import Any
 
 from deatf_gan.batched.planner import training_cost
 from deatf_gan.config import CHECKS, Config, require
-from deatf_gan.evaluation import (
-    FITNESSES,
-    EvalContext,
-    EvalResult,
-    Job,
-    evaluate_safely,
-    load_function,
-    resolve_evaluation,
-)
+from deatf_gan.evaluation import EvalContext, EvalResult, Job, evaluate_safely, load_function, resolve_evaluation
 from deatf_gan.executors import WorkerDied
+from deatf_gan.fitness import FITNESSES
 from deatf_gan.genome import GANGenome, SearchSpace
 
 

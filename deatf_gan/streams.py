@@ -22,7 +22,7 @@ class SeedStream(enum.IntEnum):
 
 
 class SampleStream(enum.IntEnum):
-    """Latent streams for generated samples (``evaluation.latent_stream``)."""
+    """Latent streams for generated samples (``fitness.latent_stream``)."""
 
     JUDGE_TRAINING = 0  # what the judge learns to tell from real data
     UNSEEN = 7  # samples for reports and benchmarks, which no fitness measure ever saw

@@ -8,7 +8,7 @@ trained pair that returns a number to minimise; register it to name it in a conf
 """
 
 import deatf_gan
-from deatf_gan.evaluation import FITNESSES
+from deatf_gan.fitness import FITNESSES
 from deatf_gan.streams import SampleStream
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from deatf_gan.errors import ConfigError, IndividualFailed
-from deatf_gan.evaluation import FITNESSES, EvalContext, EvalResult, check_result, eval_gan, evaluate_safely
+from deatf_gan.evaluation import EvalContext, EvalResult, check_result, eval_gan, evaluate_safely
+from deatf_gan.fitness import FITNESSES
 from tests.conftest import small_genome
 
 
@@ -138,7 +139,7 @@ def test_quality_fitness_of_another_dataset_kind_is_a_config_error(context):
 
 def test_the_precision_recall_fitness_is_two_minus_knn_precision_and_recall():
     from deatf_gan.datasets import ring8
-    from deatf_gan.evaluation import TrainedPair
+    from deatf_gan.fitness import TrainedPair
     from deatf_gan.metrics import knn_precision_recall
 
     dataset = ring8(samples=1000)

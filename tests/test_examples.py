@@ -16,7 +16,7 @@ def test_python_api_example_runs_and_uses_its_own_fitness():
         assert result.config.evaluation.fitness == "moment_error"
         assert 0 <= result.hall_of_fame[0].fitness.values[0] < 20
     finally:
-        from deatf_gan.evaluation import FITNESSES
+        from deatf_gan.fitness import FITNESSES
 
         FITNESSES.unregister("moment_error")
 

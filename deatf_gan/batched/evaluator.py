@@ -39,16 +39,13 @@ from deatf_gan.evaluation import (
     EvalContext,
     EvalResult,
     Job,
-    TrainedPair,
     check_result,
     eval_gan,
     evaluate_safely,
-    fitness_functions,
-    fitness_judged_generator_loss,
     held_out,
-    latent_stream,
     scored_result,
 )
+from deatf_gan.fitness import TrainedPair, fitness_functions, fitness_judged_generator_loss, latent_stream
 from deatf_gan.genome import GANGenome, SearchSpace
 from deatf_gan.judge import judged_generator_losses
 from deatf_gan.streams import SampleStream

@@ -18,7 +18,7 @@ from deatf_gan import xla_cache
 from deatf_gan.config import CHECKS, Config, validate_names
 from deatf_gan.datasets import Dataset, load_dataset
 from deatf_gan.errors import GenomeError, RunAborted
-from deatf_gan.evaluation import EvalContext, EvalResult, Job, check_fitness_applies, fitness_functions
+from deatf_gan.evaluation import EvalContext, EvalResult, Job
 from deatf_gan.evaluators import default_evaluation, job_function, job_result
 from deatf_gan.evolution.records import (
     EvaluationCache,
@@ -33,6 +33,7 @@ from deatf_gan.evolution.records import (
     same_genome,
 )
 from deatf_gan.executors import make_executor
+from deatf_gan.fitness import check_fitness_applies, fitness_functions
 from deatf_gan.genome import GANGenome, SearchSpace
 from deatf_gan.inheritance import Inheritance, Parent
 from deatf_gan.operators import CROSSOVERS, MUTATIONS, crossover, mutate
