@@ -63,14 +63,24 @@ def command_run(args: argparse.Namespace) -> int:
     prepare_run_directory(out, overwrite=args.overwrite)
     directory = RunDirectory(out)
     hooks = [directory] if args.quiet else [directory, ConsoleReporter(run_directory=str(out))]
-    evolve(config, hooks=hooks, cache=directory.cache, dataset=dataset)
-    return 0
+    return _exit_code(evolve(config, hooks=hooks, cache=directory.cache, dataset=dataset), out)
 
 
 def command_resume(args: argparse.Namespace) -> int:
     hooks = () if args.quiet else (ConsoleReporter(run_directory=args.run_directory),)
-    resume_run(args.run_directory, args.generations, hooks=hooks)
-    return 0
+    return _exit_code(resume_run(args.run_directory, args.generations, hooks=hooks), Path(args.run_directory))
+
+
+NOTHING_PRODUCED = 3
+
+
+def _exit_code(result, out: Path) -> int:
+    """0 for a run with a hall of fame; NOTHING_PRODUCED, said on stderr, for one in which every
+    individual failed: a script that chains runs must not mistake it for a result."""
+    if len(result.hall_of_fame):
+        return 0
+    print(f"deatf-gan: every individual failed; no hall of fame (reasons in {out / 'failures.jsonl'})", file=sys.stderr)
+    return NOTHING_PRODUCED
 
 
 def _member_row(member) -> dict:
