@@ -82,14 +82,6 @@ def test_consecutive_failure_abort_on_the_command_line_keeps_the_failures(tmp_pa
     assert failures == [] and any((tmp_path / "run" / "cache").iterdir())
 
 
-def test_a_run_in_which_every_individual_failed_exits_3(tmp_path, capsys):
-    raw = _raw(function="tests.evaluations:always_raises", max_consecutive_failures=1000)
-    raw["evolution"]["generations"] = 0
-    assert main(["run", str(_write(tmp_path, raw)), "--out", str(tmp_path / "run"), "--quiet"]) == 3
-    assert "every individual failed" in capsys.readouterr().err
-    assert (tmp_path / "run" / "failures.jsonl").read_text().strip()
-
-
 def test_individual_failed_reason_reaches_failures_jsonl(tmp_path):
     raw = _raw(function="tests.evaluations:refuses_big_generators", max_consecutive_failures=1000)
     assert main(["run", str(_write(tmp_path, raw)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
@@ -98,10 +90,11 @@ def test_individual_failed_reason_reaches_failures_jsonl(tmp_path):
     assert all(sum(layer["units"] for layer in f["genome"]["generator"]["layers"]) > 10 for f in failures)
 
 
-def test_exception_traceback_is_stored(tmp_path):
+def test_exception_traceback_is_stored_and_a_run_in_which_every_individual_failed_exits_3(tmp_path, capsys):
     raw = _raw(function="tests.evaluations:always_raises", max_consecutive_failures=1000)
     raw["evolution"]["generations"] = 0
-    assert main(["run", str(_write(tmp_path, raw)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert main(["run", str(_write(tmp_path, raw)), "--out", str(tmp_path / "run"), "--quiet"]) == 3
+    assert "every individual failed" in capsys.readouterr().err
     failure = json.loads((tmp_path / "run" / "failures.jsonl").read_text().splitlines()[0])
     assert "ValueError: this evaluation is broken on purpose" in failure["reason"]
     assert "always_raises" in failure["traceback"]
