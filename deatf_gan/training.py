@@ -133,7 +133,7 @@ def train_pair(
             return step + 1, g_loss, d_loss, average(averaged) if averaged else averaged
 
         zero = tf.constant(0.0)
-        # no average at all when β = 0, so plain training runs exactly the loop it always did
+        # no average at all when β = 0, so plain training runs the loop without the average's ops
         initial = tuple(tf.identity(v) for v in generator.trainable_variables) if h.generator_ema > 0 else ()
         _, g_loss, d_loss, averaged = tf.while_loop(
             lambda step, *_: step < n_steps, body, (tf.constant(0), zero, zero, initial)

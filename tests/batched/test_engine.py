@@ -320,8 +320,8 @@ def test_each_loss_type_the_generator_average_and_r1_match_the_keras_path(traine
         outcome = train_pair(generator, discriminator, genome.hyperparameters, dataset, STEPS, seed, latent_stddev=2.0)
         assert chunk.generator_losses[index] == pytest.approx(outcome.generator_loss, rel=1e-4), genome
         assert chunk.discriminator_losses[index] == pytest.approx(outcome.discriminator_loss, rel=1e-4), genome
-        # the paths' weights differ by round-off (below 1e-6 here); averaging moves these
-        # generators' weights by 1e-3 or more, so the bounds tell an average from none
+        # the bounds sit between the two paths' round-off and what averaging moves the weights
+        # by (docs/performance.md, "Parity tolerances"), so they tell an average from none
         exported = chunk.export(index, genome, dataset)
         for ours, theirs in zip(exported[0] + exported[1], generator.get_weights() + discriminator.get_weights()):
             np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
