@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deatf_gan.batched.planner import training_cost
-from deatf_gan.config import CHECKS, Config, require
+from deatf_gan.config import CHECKS, IMPORT_CHECKS, Config, require
 from deatf_gan.evaluation import EvalContext, EvalResult, Job, evaluate_safely, load_function, resolve_evaluation
 from deatf_gan.executors import WorkerDied
 from deatf_gan.fitness import FITNESSES
@@ -103,10 +103,15 @@ def default_evaluation(config: Config) -> Callable:
 
 @CHECKS.register("evaluation")
 def check_evaluation_names(config: Config) -> None:
-    """Fitness names are registered measures and ``evaluation.function`` imports, before any training."""
+    """Fitness names are registered measures, before any training."""
     evaluation = config.evaluation
     for index, name in enumerate(evaluation.fitness_names):
         where = "evaluation.fitness" if isinstance(evaluation.fitness, str) else f"evaluation.fitness[{index}]"
         require(name in FITNESSES, where, f"must be one of {', '.join(FITNESSES.names())}", name)
-    if evaluation.function is not None:
-        load_function(evaluation.function)
+
+
+@IMPORT_CHECKS.register("evaluation.function")
+def check_evaluation_function_imports(config: Config) -> None:
+    """``evaluation.function`` imports, before any training."""
+    if config.evaluation.function is not None:
+        load_function(config.evaluation.function)

@@ -114,7 +114,7 @@ def _cached_since_checkpoint(run: Path, checkpoint: str) -> list[Path]:
     writer clears the cache, the checkpointed generation's entries are there too."""
     try:
         written = (run / "checkpoints" / checkpoint).stat().st_mtime_ns
-        return [p for p in (run / "cache").glob("*.pkl") if p.stat().st_mtime_ns > written]
+        return [p for p in (run / "cache").glob("*.npz") if p.stat().st_mtime_ns > written]
     except FileNotFoundError:  # no checkpoint yet, or the writer clearing the cache meanwhile
         return []
 
@@ -144,7 +144,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     try:  # kill in the middle of generation 3: two checkpoints done, some of generation 3 cached
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if len(_cached_since_checkpoint(run, "generation_00002.pkl")) >= 2:
+            if len(_cached_since_checkpoint(run, "generation_00002.npz")) >= 2:
                 break
             time.sleep(0.05)
         else:
@@ -152,7 +152,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
-    assert not (run / "checkpoints" / "generation_00005.pkl").exists()
+    assert not (run / "checkpoints" / "generation_00005.npz").exists()
     seeds_before_kill = killed_log.read_text().split()
 
     assert main(["resume", str(run), "--quiet"]) == 0
@@ -200,10 +200,10 @@ def test_only_the_last_checkpoints_are_kept_and_all_corrupt_is_an_error(tmp_path
     config = _write(tmp_path, _raw(function="tests.evaluations:units_score"))
     assert main(["run", str(config), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     paths = checkpoint_paths(tmp_path / "run")
-    assert [p.name for p in paths] == ["generation_00002.pkl", "generation_00003.pkl", "generation_00004.pkl"]
+    assert [p.name for p in paths] == ["generation_00002.npz", "generation_00003.npz", "generation_00004.npz"]
     for path in paths:
-        path.write_bytes(b"not a pickle")
-    with pytest.raises(CheckpointError, match="generation_00002.pkl"):
+        path.write_bytes(b"not an archive")
+    with pytest.raises(CheckpointError, match="generation_00002.npz"):
         load_checkpoint(tmp_path / "run")
     assert main(["resume", str(tmp_path / "run")]) == 2
     assert "no earlier checkpoint" in capsys.readouterr().err

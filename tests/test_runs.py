@@ -68,7 +68,7 @@ def test_a_run_writes_every_file_and_load_run_reads_it_back(tmp_path):
 def test_checkpoints_round_trip_and_only_the_last_few_are_kept(tmp_path):
     _, directory = _quick_run(tmp_path / "run", generations=KEEP_CHECKPOINTS + 1)
     assert [path.name for path in checkpoint_paths(tmp_path / "run")] == [
-        f"generation_{n:05d}.pkl" for n in range(2, KEEP_CHECKPOINTS + 2)
+        f"generation_{n:05d}.npz" for n in range(2, KEEP_CHECKPOINTS + 2)
     ]
     last = directory.states[-1]
     saved = load_checkpoint(tmp_path / "run")
@@ -93,7 +93,7 @@ def test_a_corrupt_newest_checkpoint_falls_back_to_the_one_before(tmp_path):
 def test_write_checkpoint_of_a_state_by_hand(tmp_path):
     _, directory = _quick_run(tmp_path / "run", generations=0)
     path = write_checkpoint(directory.states[0], tmp_path / "elsewhere")
-    assert path == tmp_path / "elsewhere" / "checkpoints" / "generation_00000.pkl"
+    assert path == tmp_path / "elsewhere" / "checkpoints" / "generation_00000.npz"
     assert load_checkpoint(tmp_path / "elsewhere").generation == 0
     assert load_checkpoint(tmp_path / "empty") is None  # stopped before its first checkpoint
 

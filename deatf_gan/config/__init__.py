@@ -2,7 +2,8 @@
 
 A config is a tree of frozen dataclasses (``schema``), read from and written to YAML
 (``parsing``), and checked beyond its types (``validation``), where modules downstream add
-the checks of the names they own (:data:`CHECKS`).
+the checks of the names they own (:data:`CHECKS`; :data:`IMPORT_CHECKS` for those that import
+the user's code, which reading a run directory skips).
 """
 
 from deatf_gan.config.parsing import apply_overrides, config_from_dict, config_to_dict, load_config, save_config
@@ -21,10 +22,11 @@ from deatf_gan.config.schema import (
     TrainingConfig,
     build_search_space,
 )
-from deatf_gan.config.validation import CHECKS, require, validate_config, validate_names
+from deatf_gan.config.validation import CHECKS, IMPORT_CHECKS, require, validate_config, validate_names
 
 __all__ = [
     "CHECKS",
+    "IMPORT_CHECKS",
     "Config",
     "DataConfig",
     "EvaluationConfig",

@@ -90,10 +90,13 @@ def _build(cls, data: Any, path: str):
     return cls(**values)
 
 
-def config_from_dict(data: Any) -> Config:
-    """Parse and validate a raw mapping; raises ConfigError naming the bad key path."""
+def config_from_dict(data: Any, import_user_code: bool = True) -> Config:
+    """Parse and validate a raw mapping; raises ConfigError naming the bad key path.
+
+    ``import_user_code=False`` checks everything but whether ``evaluation.function`` imports
+    (reading a run directory must never run the code its config names)."""
     config = _build(Config, {} if data is None else data, "")
-    validate_config(config)
+    validate_config(config, import_user_code)
     return config
 
 
@@ -110,8 +113,8 @@ def config_to_dict(config: Config) -> dict:
     return plain(dataclasses.asdict(config))
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read a YAML config, apply ``key.path=value`` overrides, validate."""
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (), import_user_code: bool = True) -> Config:
+    """Read a YAML config, apply ``key.path=value`` overrides, validate (see :func:`config_from_dict`)."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text())
@@ -120,7 +123,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML ({error})") from None
     raw = apply_overrides(raw if raw is not None else {}, overrides)
-    return config_from_dict(raw)
+    return config_from_dict(raw, import_user_code)
 
 
 def save_config(config: Config, path: str | Path) -> None:

@@ -17,6 +17,9 @@ from deatf_gan.registry import Registry
 # checked by the module that owns them: it registers a check here, so the config never
 # imports it. ``validate_config`` runs every registered check after its own.
 CHECKS: Registry[Callable[[Config], None]] = Registry("config check")
+# Checks that import the user's code (``evaluation.function``). Reading a run directory skips
+# them: a config found in a folder somebody handed over names modules nobody asked to run.
+IMPORT_CHECKS: Registry[Callable[[Config], None]] = Registry("config import check")
 
 
 def require(condition: bool, path: str, message: str, value: Any) -> None:
@@ -55,8 +58,9 @@ def _validate_network(space: NetworkSpaceConfig, path: str) -> None:
     _validate_range(space.dropout, f"{path}.dropout", 0.0, 1.0, open_high=True)
 
 
-def validate_config(config: Config) -> None:
-    """Cross-field and registry checks that the type walk alone cannot make."""
+def validate_config(config: Config, import_user_code: bool = True) -> None:
+    """Cross-field and registry checks that the type walk alone cannot make; with
+    ``import_user_code`` false, the user's modules the config names are not imported."""
     require(config.seed >= 0, "seed", "must be >= 0", config.seed)
     require(
         config.data.name in DATASETS, "data.name", f"must be one of {', '.join(DATASETS.names())}", config.data.name
@@ -187,3 +191,6 @@ def validate_config(config: Config) -> None:
     )
     for name in CHECKS:
         CHECKS.get(name)(config)
+    if import_user_code:
+        for name in IMPORT_CHECKS:
+            IMPORT_CHECKS.get(name)(config)

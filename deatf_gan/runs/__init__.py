@@ -1,13 +1,14 @@
 """Persistence of a run: the run directory written each generation, resumed and read back.
 
-One module per job: ``layout`` (file names), ``checkpoints`` (save and load a generation's
+One module per job: ``layout`` (file names), ``archive`` (state as JSON and arrays, never
+pickle), ``checkpoints`` (save and load a generation's
 state), ``models`` (a member's ``.keras`` files), ``writer`` (the :class:`RunDirectory` hook
 and the evaluation cache), ``resume`` (:func:`resume_run`), ``reader`` (:func:`load_run`).
 """
 
 from deatf_gan.atomic import write_atomic
+from deatf_gan.runs.archive import ARCHIVE_FORMAT, ArchiveError
 from deatf_gan.runs.checkpoints import (
-    CHECKPOINT_FORMAT,
     KEEP_CHECKPOINTS,
     checkpoint_paths,
     load_checkpoint,
@@ -22,7 +23,8 @@ from deatf_gan.runs.writer import DiskCache, RunDirectory, export_member, member
 __all__ = [
     "CACHE",
     "CHECKPOINTS",
-    "CHECKPOINT_FORMAT",
+    "ARCHIVE_FORMAT",
+    "ArchiveError",
     "HALL_OF_FAME",
     "KEEP_CHECKPOINTS",
     "DiskCache",

@@ -1,31 +1,36 @@
-"""Checkpoints: a generation's complete state saved atomically, and the newest readable one loaded."""
+"""Checkpoints: a generation's complete state saved atomically, and the newest readable one loaded.
+
+A checkpoint is an archive (:mod:`deatf_gan.runs.archive`): JSON and plain arrays, so
+resuming a run directory somebody else wrote can never run their code.
+"""
 
 from __future__ import annotations
 
-import pickle
 import warnings
 from pathlib import Path
 
-from deatf_gan.atomic import write_atomic
 from deatf_gan.errors import CheckpointError
 from deatf_gan.evolution import GenerationState, ResumeState
+from deatf_gan.runs.archive import Arrays, decode_resume_state, encode_resume_state, read_archive, write_archive
 from deatf_gan.runs.layout import CHECKPOINTS
 
 KEEP_CHECKPOINTS = 3
-CHECKPOINT_FORMAT = 1
+CHECKPOINT = "checkpoint"  # the archive kind
+PICKLED = "generation_*.pkl"  # what versions before the archive format wrote; never read
 
 
 def checkpoint_paths(run_directory: str | Path) -> list[Path]:
     """Checkpoint files, oldest first."""
-    return sorted((Path(run_directory) / CHECKPOINTS).glob("generation_*.pkl"))
+    return sorted((Path(run_directory) / CHECKPOINTS).glob("generation_*.npz"))
 
 
 def write_checkpoint(state: GenerationState, run_directory: Path) -> Path:
     """Save everything needed to continue after ``state.generation``; keep the last few."""
     directory = Path(run_directory) / CHECKPOINTS
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"generation_{state.generation:05d}.pkl"
-    write_atomic(path, pickle.dumps({"format": CHECKPOINT_FORMAT, "state": state.resume_state()}))
+    path = directory / f"generation_{state.generation:05d}.npz"
+    arrays = Arrays()
+    write_archive(path, CHECKPOINT, encode_resume_state(state.resume_state(), arrays), arrays)
     for old in checkpoint_paths(run_directory)[:-KEEP_CHECKPOINTS]:
         old.unlink(missing_ok=True)
     return path
@@ -39,16 +44,20 @@ def load_checkpoint(run_directory: str | Path) -> ResumeState | None:
     problems = []
     for path in reversed(checkpoint_paths(run_directory)):
         try:
-            data = pickle.loads(path.read_bytes())
-            if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-                raise ValueError("not a deatf_gan checkpoint of this version")
+            state = decode_resume_state(*read_archive(path, CHECKPOINT))
         except Exception as error:  # noqa: BLE001 - any unreadable file falls back to the previous one
-            problems.append(f"checkpoint {path} is unreadable ({type(error).__name__}: {error})")
+            problems.append(f"checkpoint {path} is unreadable ({error})")
             continue
         if problems:
             # A warning, not a log record: the caller (a test, a notebook) can catch it.
             warnings.warn(f"{'; '.join(problems)}; resuming from {path}", stacklevel=2)
-        return data["state"]
+        return state
     if problems:
         raise CheckpointError("; ".join(problems) + "; no earlier checkpoint to fall back to")
+    pickled = sorted((Path(run_directory) / CHECKPOINTS).glob(PICKLED))
+    if pickled:
+        raise CheckpointError(
+            f"{pickled[-1]}: a pickled checkpoint, which is never loaded because loading a pickle can "
+            "run code; resume this run with the deatf_gan version that wrote it"
+        )
     return None

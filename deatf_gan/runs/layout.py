@@ -6,7 +6,7 @@ Layout::
     RUN_DIR/logbook.csv, .jsonl    one row per generation
     RUN_DIR/failures.jsonl         one line per failed individual, with the reason
     RUN_DIR/hall_of_fame/rank_N/   genome.json, generator.keras, discriminator.keras, metrics.json
-    RUN_DIR/checkpoints/           the last few generations' complete state (pickle)
+    RUN_DIR/checkpoints/           the last few generations' complete state (JSON + arrays)
     RUN_DIR/cache/                 evaluations finished in the generation in progress
 """
 

@@ -12,6 +12,18 @@ from deatf_gan.genome import GANGenome
 from deatf_gan.runs.layout import CONFIG, FAILURES, HALL_OF_FAME, LOGBOOK_JSONL, read_lines
 
 
+def load_keras_model(path: Path):
+    """A ``.keras`` file in Keras's safe mode, which refuses files that carry code (a Lambda
+    layer's bytecode); any refusal or damage is a one-line error naming the file."""
+    import keras
+
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except Exception as error:  # noqa: BLE001 - a file that does not load is the run directory's problem
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ConfigError(f"{path}: cannot load this model ({type(error).__name__}: {reason[:300]})") from None
+
+
 class Member:
     """One hall-of-fame member read from disk; the Keras models load on first use."""
 
@@ -29,9 +41,7 @@ class Member:
             path = self.directory / f"{name}.keras"
             if not path.is_file():
                 raise ConfigError(f"{path}: no trained model (its evaluation returned no weights)")
-            import keras
-
-            self._models[name] = keras.models.load_model(path)
+            self._models[name] = load_keras_model(path)
         return self._models[name]
 
     @property
@@ -71,11 +81,14 @@ class Run:
         raise ConfigError(f"--rank {rank}: the hall of fame has ranks 1 to {len(self.hall_of_fame)}")
 
 
-def run_config(run_directory: Path) -> Config:
-    """The config a run directory was written with; a folder without one is no run directory."""
+def run_config(run_directory: Path, import_user_code: bool = False) -> Config:
+    """The config a run directory was written with; a folder without one is no run directory.
+
+    Its ``evaluation.function`` is imported only for ``import_user_code`` (resuming, which
+    runs that function anyway): reading a run never runs code from it."""
     if not (run_directory / CONFIG).is_file():
         raise ConfigError(f"{run_directory}: not a run directory (no {CONFIG})")
-    return load_config(run_directory / CONFIG)
+    return load_config(run_directory / CONFIG, import_user_code=import_user_code)
 
 
 def load_run(run_directory: str | Path) -> Run:

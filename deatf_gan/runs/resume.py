@@ -21,7 +21,7 @@ def resume_run(
     that of the same run never interrupted.
     """
     run_directory = Path(run_directory)
-    config = run_config(run_directory)
+    config = run_config(run_directory, import_user_code=True)
     if generations is not None:
         if generations < 0:
             raise ConfigError(f"--generations: must be >= 0 (got {generations})")

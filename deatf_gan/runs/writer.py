@@ -13,7 +13,6 @@ import io
 import json
 import logging
 import os
-import pickle
 import shutil
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from deatf_gan.errors import ConfigError
 from deatf_gan.evaluation import EvalResult
 from deatf_gan.evolution import EvaluationCache, GenerationState, Hook, Individual
 from deatf_gan.genome import ROLES, GANGenome
+from deatf_gan.runs.archive import Arrays, decode_result, encode_result, read_archive, write_archive
 from deatf_gan.runs.checkpoints import write_checkpoint
 from deatf_gan.runs.layout import (
     CACHE,
@@ -38,20 +38,24 @@ from deatf_gan.runs.models import ModelFiles, are_model_files, model_files
 
 logger = logging.getLogger(__name__)
 
+EVALUATION = "evaluation"  # the archive kind of a cached result
+
 
 class DiskCache(EvaluationCache):
-    """Evaluation results of the generation in progress, one pickle per genome fingerprint + seed."""
+    """Evaluation results of the generation in progress, one archive per genome fingerprint + seed
+    (:mod:`deatf_gan.runs.archive`: data, never code)."""
 
     def __init__(self, directory: Path):
         self.directory = directory
 
     def _path(self, genome: GANGenome, seed: int) -> Path:
-        return self.directory / f"{genome.fingerprint()}-{seed}.pkl"
+        return self.directory / f"{genome.fingerprint()}-{seed}.npz"
 
     def get(self, genome: GANGenome, seed: int) -> EvalResult | None:
         path = self._path(genome, seed)
         try:
-            return pickle.loads(path.read_bytes())
+            record, arrays = read_archive(path, EVALUATION)
+            return decode_result(record["result"], arrays)
         except FileNotFoundError:
             return None
         except Exception as error:  # noqa: BLE001 - a torn cache entry is simply recomputed
@@ -62,7 +66,8 @@ class DiskCache(EvaluationCache):
 
     def put(self, genome: GANGenome, seed: int, result: EvalResult) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        write_atomic(self._path(genome, seed), pickle.dumps(result))
+        arrays = Arrays()
+        write_archive(self._path(genome, seed), EVALUATION, {"result": encode_result(result, arrays)}, arrays)
 
     def clear(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
