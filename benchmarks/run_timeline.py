@@ -38,8 +38,9 @@ from deatf_gan import cli, runs
 WORKER = __name__ == "__mp_main__"
 if WORKER:
     from deatf_gan import compiled
-    from deatf_gan.batched import engine, evaluator, planner
+    from deatf_gan.batched import engine, evaluator
     from deatf_gan.runs import models
+    from deatf_gan.schedule import SEGMENT_STEPS
 
 record("deatf_gan imported" + (", with TensorFlow" if WORKER else ""))
 
@@ -61,7 +62,7 @@ def timed(owner, name: str, label: str) -> None:
 
 if WORKER:
     timed(evaluator.BatchedEvaluation, "evaluate_chunk", "chunk evaluated in")
-    timed(evaluator, "train_chunk", f"train call ({planner.SEGMENT_STEPS} steps a segment)")
+    timed(evaluator, "train_chunk", f"train call ({SEGMENT_STEPS} steps a segment)")
     timed(engine.TrainedChunk, "score_and_generate", "score call")
     timed(evaluator, "judged_generator_losses", "judge")
     timed(compiled.CompiledFunction, "_prepare", "graph loaded or traced in")

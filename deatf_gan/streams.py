@@ -1,7 +1,7 @@
 """The named random streams of an individual's seed, so no two uses ever share one.
 
 Training's minibatch rows and in-graph noise seed come from ``default_rng(seed)`` itself
-(``training.training_schedule``); what else is drawn outside the graph uses one NumPy
+(``schedule.training_schedule``); what else is drawn outside the graph uses one NumPy
 stream per :class:`SeedStream`, and the in-graph hash (``deatf_gan.noise``) keys latent
 batches and each network call's dropout masks apart.
 """

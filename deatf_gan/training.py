@@ -1,7 +1,8 @@
-"""The compiled training loop of one Keras pair, and the minibatch schedule both evaluators share.
+"""The compiled training loop of one Keras pair.
 
 The losses are ``deatf_gan.losses``' (the genome's ``loss`` names the pair); the latent
-noise is ``deatf_gan.noise``'s, drawn per step from the individual's noise seed.
+noise is ``deatf_gan.noise``'s, drawn per step from the individual's noise seed; the minibatch
+rows are ``deatf_gan.schedule``'s, which the batched evaluator shares.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from deatf_gan.datasets import Dataset
 from deatf_gan.genome import Hyperparameters
 from deatf_gan.losses import gan_loss, r1_penalty
 from deatf_gan.noise import latent_noise
+from deatf_gan.schedule import SEGMENT_STEPS, training_schedule
 
 _OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -28,25 +30,6 @@ _OPTIMIZERS = {
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
     """The genome's optimizer with the genome's learning rate (Keras defaults otherwise)."""
     return _OPTIMIZERS[name](learning_rate=learning_rate)
-
-
-def minibatch_indices(n_samples: int, batch_size: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """``count`` minibatches of row indices drawn from successive shuffled epochs."""
-    needed = batch_size * count
-    epochs = -(-needed // n_samples)
-    order = np.concatenate([rng.permutation(n_samples) for _ in range(epochs)])[:needed]
-    return order.reshape(count, batch_size).astype(np.int32)
-
-
-def training_schedule(
-    n_samples: int, hyperparameters: Hyperparameters, steps: int, seed: int
-) -> tuple[np.ndarray, int]:
-    """The minibatch rows (``steps · discriminator_steps`` batches) and the noise seed of one
-    individual, both from ``default_rng(seed)``; shared with ``deatf_gan.batched``."""
-    rng = np.random.default_rng(seed)
-    count = steps * hyperparameters.discriminator_steps
-    batches = minibatch_indices(n_samples, hyperparameters.batch_size, count, rng)
-    return batches, int(rng.integers(2**31 - 1))
 
 
 @dataclass(frozen=True)
@@ -90,7 +73,7 @@ def train_pair(
     d_steps = h.discriminator_steps
     generator_loss_fn = generator_loss_fn or gan_loss(h.loss).generator
     discriminator_loss_fn = discriminator_loss_fn or gan_loss(h.loss).discriminator
-    batches, noise_seed = training_schedule(len(dataset.samples), h, steps, seed)
+    stream, noise_seed = training_schedule(len(dataset.samples), h, seed)
     g_optimizer = make_optimizer(h.optimizer, h.generator_learning_rate)
     d_optimizer = make_optimizer(h.optimizer, h.discriminator_learning_rate)
     g_optimizer.build(generator.trainable_variables)
@@ -106,11 +89,11 @@ def train_pair(
         decay = tf.constant(h.generator_ema, tf.float32)
         return tuple(decay * a + (1.0 - decay) * v for a, v in zip(averaged, generator.trainable_variables))
 
-    def loop(data, batches, n_steps):
+    def loop(data, batches, first, last, averaged):
         def body(step, _g_loss, _d_loss, averaged):
             d_loss = tf.constant(0.0)
             for k in range(d_steps):
-                real = tf.gather(data, batches[step * d_steps + k])
+                real = tf.gather(data, batches[(step - first) * d_steps + k])
                 z = latent(step * (d_steps + 1) + k)
                 with tf.GradientTape() as tape:
                     fake = generator(z, training=True)
@@ -133,15 +116,22 @@ def train_pair(
             return step + 1, g_loss, d_loss, average(averaged) if averaged else averaged
 
         zero = tf.constant(0.0)
-        # no average at all when β = 0, so plain training runs the loop without the average's ops
-        initial = tuple(tf.identity(v) for v in generator.trainable_variables) if h.generator_ema > 0 else ()
-        _, g_loss, d_loss, averaged = tf.while_loop(
-            lambda step, *_: step < n_steps, body, (tf.constant(0), zero, zero, initial)
-        )
-        for variable, value in zip(generator.trainable_variables, averaged):
-            variable.assign(value)
-        return g_loss, d_loss
+        _, g_loss, d_loss, averaged = tf.while_loop(lambda step, *_: step < last, body, (first, zero, zero, averaged))
+        return g_loss, d_loss, averaged
 
     compiled = tf.function(loop, jit_compile=jit_compile, reduce_retracing=True)
-    g_loss, d_loss = compiled(tf.constant(dataset.samples), tf.constant(batches), tf.constant(steps, tf.int32))
+    data = tf.constant(dataset.samples)
+    # no average at all when β = 0, so plain training runs the loop without the average's ops
+    averaged = tuple(tf.identity(v) for v in generator.trainable_variables) if h.generator_ema > 0 else ()
+    segment = min(steps, SEGMENT_STEPS)  # one table shape for every call: one trace
+    g_loss = d_loss = tf.constant(0.0)
+    for first in range(0, steps, segment):
+        last = min(first + segment, steps)
+        batches = np.zeros((segment * d_steps, h.batch_size), np.int32)
+        batches[: (last - first) * d_steps] = stream.take((last - first) * d_steps)
+        g_loss, d_loss, averaged = compiled(
+            data, tf.constant(batches), tf.constant(first, tf.int32), tf.constant(last, tf.int32), averaged
+        )
+    for variable, value in zip(generator.trainable_variables, averaged):
+        variable.assign(value)
     return TrainingOutcome(float(g_loss), float(d_loss), steps)

@@ -7,17 +7,21 @@ import tensorflow as tf
 from deatf_gan.build import build_pair
 from deatf_gan.genome import LayerGene, MLPDescriptor
 from deatf_gan.losses import GAN_LOSSES
-from deatf_gan.training import make_optimizer, minibatch_indices, train_pair
+from deatf_gan.schedule import MinibatchStream
+from deatf_gan.training import make_optimizer, train_pair
 from tests.conftest import small_genome
 
 
-def test_minibatches_come_from_shuffled_epochs(rng):
-    batches = minibatch_indices(10, 4, 5, rng)
-    assert batches.shape == (5, 4)
-    flat = batches.ravel()
+def test_minibatches_come_from_shuffled_epochs_whatever_the_pieces_they_are_taken_in(rng):
+    whole = MinibatchStream(10, 4, np.random.default_rng(5)).take(6)
+    assert whole.shape == (6, 4)
+    flat = whole.ravel()
     assert sorted(flat[:10]) == list(range(10))  # the first epoch covers every row once
     assert sorted(flat[10:20]) == list(range(10))
     assert not np.array_equal(flat[:10], flat[10:20])
+    stream = MinibatchStream(10, 4, np.random.default_rng(5))
+    pieces = [stream.take(n) for n in (1, 0, 3, 2)]  # drawn as needed: the same rows in the same order
+    np.testing.assert_array_equal(np.concatenate(pieces), whole)
 
 
 def test_optimizers_use_the_given_learning_rate():
@@ -126,3 +130,20 @@ def test_generator_ema_leaves_the_generator_holding_the_average_of_its_trajector
             expected = theta[2]
         np.testing.assert_allclose(generator_weights[index], expected, rtol=1e-5, atol=1e-7)
     assert not all(np.array_equal(a, b) for a, b in zip(generator_weights, plain[2][1]))
+
+
+def test_training_in_segments_gives_the_same_bits_as_in_one_call(gaussian, monkeypatch):
+    """Minibatch rows are drawn a segment at a time (memory bounded whatever the steps); the
+    segments change nothing, the generator average (carried across calls) included."""
+    import deatf_gan.training
+
+    genome = small_genome(generator_ema=0.9, discriminator_steps=2)
+    trained = []
+    for segment in (1000, 3):
+        monkeypatch.setattr(deatf_gan.training, "SEGMENT_STEPS", segment)
+        generator, discriminator = build_pair(genome, gaussian, seed=4)
+        outcome = train_pair(generator, discriminator, genome.hyperparameters, gaussian, steps=10, seed=4)
+        trained.append((outcome, generator.get_weights() + discriminator.get_weights()))
+    (whole, whole_weights), (pieces, piece_weights) = trained
+    assert (whole.generator_loss, whole.discriminator_loss) == (pieces.generator_loss, pieces.discriminator_loss)
+    assert all(np.array_equal(a, b) for a, b in zip(whole_weights, piece_weights))

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from deatf_gan.batched.network import Batch, LayerGenes, forward
 from deatf_gan.batched.optimizers import Rules, apply_updates
-from deatf_gan.batched.planner import SEGMENT_STEPS, Superset, population_bucket
+from deatf_gan.batched.planner import Superset, population_bucket
 from deatf_gan.batched.state import (
     ChunkGenes,
     ChunkState,
@@ -39,6 +39,7 @@ from deatf_gan.genome import GANGenome, SearchSpace
 from deatf_gan.inheritance import Weights
 from deatf_gan.losses import GAN_LOSSES, masked_mean, r1_penalty
 from deatf_gan.noise import hashed_normal
+from deatf_gan.schedule import SEGMENT_STEPS
 from deatf_gan.streams import DropoutStream
 
 
@@ -305,10 +306,9 @@ def train_chunk(
     genes, state = tf.nest.map_structure(tf.constant, (genes, state))
     train = compiled_functions(superset).train
     data, stddev = tf.constant(dataset.samples), tf.constant(latent_stddev, tf.float32)
-    rows = SEGMENT_STEPS * superset.discriminator_steps
     g_loss = d_loss = tf.zeros([superset.population])
     for first in range(0, steps, SEGMENT_STEPS):  # one input shape whatever the step count: no recompilation
-        segment = tf.constant(table[:, first // SEGMENT_STEPS * rows : (first // SEGMENT_STEPS + 1) * rows])
+        segment = tf.constant(table.segment(first))
         last = tf.constant(min(first + SEGMENT_STEPS, steps))
         g_loss, d_loss, *flat = train(genes, state, data, segment, tf.constant(first), last, stddev)
         state = tf.nest.pack_sequence_as(state, flat)

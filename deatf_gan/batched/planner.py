@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 # the order a superset lists its activations in (and indexes them by)
 ACTIVATION_ORDER = ("relu", "elu", "leaky_relu", "selu", "tanh", "sigmoid", "softplus", "swish", "linear")
 BATCH_BUCKET_FLOOR = 32  # smaller minibatches cost about as much per step (docs/performance.md)
-# steps per compiled call: the batch table's shape never depends on a run's steps, and each
-# call's reading and writing of the state is paid once per segment
-SEGMENT_STEPS = 1000
 ELEMENTS_PER_CALL = 4096  # K · batch · units per layer tensor (16 KB of float32) that stays fast
 
 

@@ -20,12 +20,12 @@ import numpy as np
 import tensorflow as tf
 
 from deatf_gan.batched.optimizers import OPTIMIZER_NAMES, Slots
-from deatf_gan.batched.planner import SEGMENT_STEPS, NetworkShape, Superset
+from deatf_gan.batched.planner import NetworkShape, Superset
 from deatf_gan.build import initial_weights
 from deatf_gan.datasets import Dataset
 from deatf_gan.genome import GANGenome, MLPDescriptor
 from deatf_gan.inheritance import Weights
-from deatf_gan.training import training_schedule
+from deatf_gan.schedule import SEGMENT_STEPS, training_schedule
 
 NORMALIZATION_EPSILON = 1e-7  # keras.backend.epsilon(): Normalization divides by max(sqrt(var), ε)
 
@@ -167,14 +167,31 @@ def load_role(
     return genes, RoleState(flat, slots, tuple(means), tuple(variances))
 
 
+class BatchTable:
+    """The chunk's minibatch rows one segment at a time, ``[K, SEGMENT_STEPS · D, batch]``:
+    member ``i``'s rows of step ``first + t``, sub-step ``sub``, sit at ``t · D + sub`` (``D``
+    the superset's discriminator steps), taken from its ``schedule.MinibatchStream`` as the
+    Keras path takes them. Segments must be asked for in order."""
+
+    def __init__(self, superset: Superset, hyper, streams, steps: int):
+        self.superset, self.hyper, self.streams, self.steps = superset, hyper, streams, steps
+
+    def segment(self, first: int) -> np.ndarray:
+        s = self.superset
+        table = np.zeros((len(self.streams), SEGMENT_STEPS, s.discriminator_steps, s.batch), np.int32)
+        n = min(SEGMENT_STEPS, self.steps - first)
+        for i, (h, stream) in enumerate(zip(self.hyper, self.streams)):
+            rows = stream.take(n * h.discriminator_steps)
+            table[i, :n, : h.discriminator_steps, : h.batch_size] = rows.reshape(n, h.discriminator_steps, h.batch_size)
+        return table.reshape(len(self.streams), -1, s.batch)
+
+
 def load_chunk(superset: Superset, genomes: Sequence[GANGenome], seeds: Sequence[int], dataset: Dataset, steps: int,
                start: Sequence[Weights | None] | None = None):  # fmt: skip
     """``(ChunkGenes, ChunkState, batch table)`` of a call, padded to K with copies of its
     first member. Each member starts from its ``start`` weights (Keras-ordered, as
     ``deatf_gan.inheritance`` gives them), or where None from ``build.initial_weights``.
-    The batch table ``[K, segments · SEGMENT_STEPS · D, batch]`` holds the rows of each
-    step's sub-step ``sub`` at ``step · D + sub`` (``D`` the superset's discriminator
-    steps), from ``training.training_schedule``, as the Keras path draws them."""
+    The :class:`BatchTable` gives the minibatch rows segment by segment."""
     s, k = superset, superset.population
     genomes = list(genomes) + [genomes[0]] * (k - len(genomes))
     seeds = list(seeds) + [seeds[0]] * (k - len(seeds))
@@ -191,14 +208,7 @@ def load_chunk(superset: Superset, genomes: Sequence[GANGenome], seeds: Sequence
         s.discriminator, [g.discriminator for g in genomes], [w[1] for w in initial], [dataset.dim] * k,
         [h.discriminator_learning_rate for h in hyper], optimizers,
     )  # fmt: skip
-    table = np.zeros((k, -(-steps // SEGMENT_STEPS) * SEGMENT_STEPS, s.discriminator_steps, s.batch), np.int32)
-    noise_seeds = []
-    for i, (h, seed) in enumerate(zip(hyper, seeds)):
-        batches, noise_seed = training_schedule(len(dataset.samples), h, steps, seed)
-        table[i, :steps, : h.discriminator_steps, : h.batch_size] = batches.reshape(
-            steps, h.discriminator_steps, h.batch_size
-        )
-        noise_seeds.append(noise_seed)
+    streams, noise_seeds = zip(*(training_schedule(len(dataset.samples), h, seed) for h, seed in zip(hyper, seeds)))
     if s.standardize:
         mean = dataset.mean.astype(np.float32)
         scale = np.maximum(np.sqrt(dataset.variance), NORMALIZATION_EPSILON).astype(np.float32)
@@ -220,7 +230,7 @@ def load_chunk(superset: Superset, genomes: Sequence[GANGenome], seeds: Sequence
         r1_penalty=np.array([h.r1_penalty for h in hyper], np.float32),
     )
     average = (g_state.parameters.copy(),) if s.generator_ema else ()  # starts at the initial weights
-    return genes, ChunkState(g_state, d_state, average), table.reshape(k, -1, s.batch)
+    return genes, ChunkState(g_state, d_state, average), BatchTable(s, hyper, list(streams), steps)
 
 
 def export_role(

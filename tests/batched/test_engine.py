@@ -145,6 +145,24 @@ def test_exported_weights_give_keras_models_with_the_same_outputs(trained):
         np.testing.assert_allclose(real_logits[index], expected_real, rtol=1e-5, atol=1e-5)
 
 
+def test_a_chunk_trained_in_several_segments_matches_the_keras_path(monkeypatch):
+    """Segments of three steps (rows drawn per segment from each member's stream) against the
+    Keras path in one call."""
+    import deatf_gan.batched.engine
+    import deatf_gan.batched.state
+
+    for module in (deatf_gan.batched.engine, deatf_gan.batched.state):
+        monkeypatch.setattr(module, "SEGMENT_STEPS", 3)
+    dataset, genomes = gaussian_1d(samples=500), _genomes()[2:5]  # discriminator steps 1 and 2
+    seeds = [5, 6, 7]
+    chunk = batched.train_chunk(genomes, seeds, dataset, STEPS, latent_stddev=2.0, jit_compile=False)
+    for index, (genome, seed) in enumerate(zip(genomes, seeds)):
+        generator, discriminator = build_pair(genome, dataset, seed)
+        outcome = train_pair(generator, discriminator, genome.hyperparameters, dataset, STEPS, seed, latent_stddev=2.0)
+        assert chunk.generator_losses[index] == pytest.approx(outcome.generator_loss, rel=1e-4), genome
+        assert chunk.discriminator_losses[index] == pytest.approx(outcome.discriminator_loss, rel=1e-4), genome
+
+
 @pytest.mark.slow
 def test_one_individual_per_call_runs_its_own_network_and_matches_the_keras_path():
     """K = 1 takes the genome's choices with conditionals (skipped layers, batch norm, the
