@@ -17,7 +17,7 @@ from typing import Any
 from deatf_gan.batched.planner import training_cost
 from deatf_gan.config import CHECKS, IMPORT_CHECKS, Config, require
 from deatf_gan.evaluation import EvalContext, EvalResult, Job, evaluate_safely, load_function, resolve_evaluation
-from deatf_gan.executors import WorkerDied
+from deatf_gan.executors import TimedOut, WorkerDied
 from deatf_gan.fitness import FITNESSES
 from deatf_gan.genome import GANGenome, SearchSpace
 
@@ -57,9 +57,10 @@ def job_function(evaluate: Callable, context: EvalContext) -> Callable:
     return functools.partial(evaluate_job, evaluate, context)
 
 
-def job_result(value: EvalResult | WorkerDied, objectives: int) -> EvalResult:
-    """An executor's answer as an EvalResult: a job whose worker kept dying fails its individual."""
-    if isinstance(value, WorkerDied):
+def job_result(value: EvalResult | WorkerDied | TimedOut, objectives: int) -> EvalResult:
+    """An executor's answer as an EvalResult: a job whose worker kept dying, or that ran past
+    its time limit, fails its individual."""
+    if isinstance(value, (WorkerDied, TimedOut)):
         return EvalResult.failed_with(str(value), objectives)
     return value
 
@@ -99,6 +100,34 @@ def default_evaluation(config: Config) -> Callable:
             config.build_search_space(), jit_compile=config.training.jit_compile is not False
         )
     return resolve_evaluation(e.function, e.kwargs, e.signature)
+
+
+AUTOMATIC_TIMEOUT_BASE_S = 600.0  # start-up and compilation may take minutes on a busy machine
+AUTOMATIC_TIMEOUT_PER_STEP_S = 0.1  # a hundred times what a default-sized step takes on 2 cores
+
+
+def evaluation_time_limit(config: Config) -> float:
+    """Seconds one individual may take before it fails as timed out: ``evaluation.timeout_s``,
+    or left out, a generous limit from the step budget (``AUTOMATIC_TIMEOUT_*``)."""
+    given = config.evaluation.timeout_s
+    if given is not None:
+        return given
+    return AUTOMATIC_TIMEOUT_BASE_S + AUTOMATIC_TIMEOUT_PER_STEP_S * config.training.steps
+
+
+@CHECKS.register("evaluation.timeout_s")
+def check_timeout(config: Config) -> None:
+    """A time limit is positive and can be enforced (worker processes can be stopped; the
+    caller's own process cannot)."""
+    timeout = config.evaluation.timeout_s
+    if timeout is not None:
+        require(timeout > 0, "evaluation.timeout_s", "must be > 0 seconds or null (automatic)", timeout)
+        require(
+            config.executor.kind != "serial",
+            "evaluation.timeout_s",
+            "needs worker processes (executor.kind: processes or dask); a serial run has no time limit",
+            timeout,
+        )
 
 
 @CHECKS.register("evaluation")

@@ -20,7 +20,10 @@ A worker that dies (killed, out of memory) never hangs the run nor loses finishe
 its job is run again up to ``retries`` times and then comes back as a :class:`WorkerDied`
 record, which the caller turns into what a failed job means to it. An exception raised by
 a job function is not a death: it propagates (an evaluation catches its own errors), and it
-is never retried.
+is never retried. A chunk that runs past its time limit (``time_limit`` seconds per job)
+ends its worker, as no thread can stop a running TensorFlow call, and comes back as a
+:class:`TimedOut` record per job, never run again; the other chunks go on. Only worker
+processes can be stopped this way: the serial executor has no time limit.
 """
 
 from __future__ import annotations
@@ -57,6 +60,19 @@ class WorkerDied:
 
     def __str__(self) -> str:
         return f"worker died {self.deaths} times"
+
+
+@dataclass(frozen=True)
+class TimedOut:
+    """The result of a job whose chunk ran past its time limit of ``seconds``."""
+
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"timed out after {self.seconds:g} s (evaluation.timeout_s per individual)"
+
+
+TIMED_OUT_EXIT = 124  # a worker that ends itself at its time limit exits with this code (as timeout(1) does)
 
 
 # --- worker processes: set-up on start, exit with the driver -------------------------------
@@ -134,10 +150,19 @@ def evaluate_chunk(function: Callable, chunk: Sequence) -> list:
     return list(whole(chunk)) if whole is not None else [function(job) for job in chunk]
 
 
-def run_chunk(payload: bytes, chunk: Sequence) -> list:
-    """One unit of work in a worker, the function cloudpickled."""
+def run_chunk(payload: bytes, chunk: Sequence, time_limit: float | None = None) -> list:
+    """One unit of work in a worker, the function cloudpickled. Past ``time_limit`` seconds
+    the worker process ends itself: the driver sees the death and, from the time, why."""
     configure_worker()
-    return evaluate_chunk(cloudpickle.loads(payload), chunk)
+    watchdog = threading.Timer(time_limit, os._exit, (TIMED_OUT_EXIT,)) if time_limit else None
+    if watchdog is not None:
+        watchdog.daemon = True
+        watchdog.start()
+    try:
+        return evaluate_chunk(cloudpickle.loads(payload), chunk)
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
 
 
 def _ready() -> int:
@@ -229,10 +254,25 @@ def _in_order(finished: Iterator[tuple[int, list]], groups: list[list[int]]) -> 
 class _WorkerExecutor(Executor):
     """Sends chunks of jobs to worker processes; subclasses say how and what a death costs."""
 
-    def __init__(self, workers: int, retries: int, chunk_size: int | None = None):
+    def __init__(self, workers: int, retries: int, chunk_size: int | None = None, time_limit: float | None = None):
         super().__init__(chunk_size)
         self.workers = workers
         self.retries = retries
+        self.time_limit = time_limit  # seconds per job; a chunk of n jobs gets n times as long
+
+    def _chunk_limit(self, chunk: list) -> float | None:
+        return self.time_limit * len(chunk) if self.time_limit else None
+
+    def _timed_out(self, chunk: list, started: float) -> bool:
+        """Whether a chunk whose worker died had run past its limit (its watchdog ended it)."""
+        limit = self._chunk_limit(chunk)
+        return limit is not None and time.monotonic() - started >= limit
+
+    def _give_up_timed_out(self, chunk: list) -> list[TimedOut]:
+        logger.warning(
+            "a chunk of %d job(s) ran past its limit of %g s; failing it", len(chunk), self._chunk_limit(chunk)
+        )
+        return [TimedOut(self.time_limit) for _ in chunk]
 
     @staticmethod
     def _worker_died(deaths: int, chunk: list) -> list[WorkerDied]:
@@ -279,39 +319,61 @@ class ProcessExecutor(_WorkerExecutor):
         deaths = [0] * len(chunks)
         waiting, suspects = deque(range(len(chunks))), deque()
         running: dict = {}  # future -> chunk index
+        started: dict = {}  # future -> when it was submitted (at most ``workers`` run: submitted is running)
+
+        def submit(index: int) -> None:
+            future = self.pool.submit(run_chunk, payload, chunks[index], self._chunk_limit(chunks[index]))
+            running[future], started[future] = index, time.monotonic()
+
         try:
             while waiting or suspects or running:
                 if suspects and not running:
-                    index = suspects.popleft()
-                    running[self.pool.submit(run_chunk, payload, chunks[index])] = index
+                    submit(suspects.popleft())
                 isolating = any(deaths[index] for index in running.values())
                 while waiting and not suspects and not isolating and len(running) < self.workers:
-                    index = waiting.popleft()
-                    running[self.pool.submit(run_chunk, payload, chunks[index])] = index
+                    submit(waiting.popleft())
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 if not any(isinstance(future.exception(), BrokenProcessPool) for future in done):
                     for future in done:
                         yield running.pop(future), future.result()  # an error that aborts the run propagates
                     continue
                 self.close()  # a worker died: the broken pool settles every future it held
-                alone = len(running) == 1
-                in_flight = list(running.items())
+                in_flight = [(index, future, started[future]) for future, index in running.items()]
                 running.clear()
-                for future, index in in_flight:
-                    if future.exception() is None:
-                        yield index, future.result()
-                        continue
-                    deaths[index] += 1
-                    if alone and deaths[index] > self.retries:
-                        yield index, self._worker_died(deaths[index], chunks[index])
-                    else:
-                        logger.warning(
-                            "a worker died (chunk %d, death %d); running the chunk again alone", index, deaths[index]
-                        )
-                        suspects.append(index)
+                yield from self._settle(in_flight, chunks, deaths, waiting, suspects)
         finally:
             for future in running:
                 future.cancel()
+
+    def _settle(self, in_flight, chunks, deaths, waiting, suspects) -> Iterator[tuple[int, list]]:
+        """The chunks a broken pool held: finished ones are yielded; one past its time limit
+        fails (the others were innocent and go back in the queue); without one, every
+        unfinished chunk counts the death and runs again alone, or fails once it has died
+        more than ``retries`` times alone."""
+        culprits = {
+            index
+            for index, future, began in in_flight
+            if future.exception() is not None and self._timed_out(chunks[index], began)
+        }
+        alone = len(in_flight) == 1
+        for index, future, _ in in_flight:
+            if future.exception() is None:  # finished before the pool broke
+                yield index, future.result()
+                continue
+            if culprits:
+                if index in culprits:
+                    yield index, self._give_up_timed_out(chunks[index])
+                else:
+                    waiting.appendleft(index)
+                continue
+            deaths[index] += 1
+            if alone and deaths[index] > self.retries:
+                yield index, self._worker_died(deaths[index], chunks[index])
+            else:
+                logger.warning(
+                    "a worker died (chunk %d, death %d); running the chunk again alone", index, deaths[index]
+                )
+                suspects.append(index)
 
 
 class DaskExecutor(_WorkerExecutor):
@@ -329,8 +391,15 @@ class DaskExecutor(_WorkerExecutor):
     since a result left in a dead worker's memory would be computed again.
     """
 
-    def __init__(self, workers: int, address: str | None, retries: int, chunk_size: int | None = None):
-        super().__init__(workers, retries, chunk_size)
+    def __init__(
+        self,
+        workers: int,
+        address: str | None,
+        retries: int,
+        chunk_size: int | None = None,
+        time_limit: float | None = None,
+    ):
+        super().__init__(workers, retries, chunk_size, time_limit)
         try:
             import distributed
         except ImportError:
@@ -366,14 +435,16 @@ class DaskExecutor(_WorkerExecutor):
         payload = cloudpickle.dumps(function)
         waiting = deque(range(len(chunks)))
         running: dict = {}  # future -> chunk index
+        started: dict = {}  # chunk index -> when it was submitted
         completed = as_completed()
 
         def submit_more() -> None:
             threads = sum(self.client.nthreads().values())
             while waiting and len(running) < max(threads, 1):
                 index = waiting.popleft()
-                future = self.client.submit(run_chunk, payload, chunks[index], retries=self.retries, pure=False)
-                running[future] = index
+                limit = self._chunk_limit(chunks[index])
+                future = self.client.submit(run_chunk, payload, chunks[index], limit, retries=self.retries, pure=False)
+                running[future], started[index] = index, time.monotonic()
                 completed.add(future)
 
         try:
@@ -382,8 +453,11 @@ class DaskExecutor(_WorkerExecutor):
                 index = running.pop(future)
                 try:
                     results = future.result()  # an error that aborts the run propagates
-                except KilledWorker as error:
-                    results = self._worker_died(error.allowed_failures + 1, chunks[index])
+                except KilledWorker as error:  # Dask ran it again after each death, a timed-out one too
+                    if self._timed_out(chunks[index], started[index]):
+                        results = self._give_up_timed_out(chunks[index])
+                    else:
+                        results = self._worker_died(error.allowed_failures + 1, chunks[index])
                 future.release()
                 submit_more()
                 yield index, results
@@ -391,11 +465,12 @@ class DaskExecutor(_WorkerExecutor):
             self.client.cancel(list(running))
 
 
-def make_executor(config: ExecutorConfig) -> Executor:
-    """The backend the config names; ``workers: null`` means one per core."""
+def make_executor(config: ExecutorConfig, time_limit: float | None = None) -> Executor:
+    """The backend the config names; ``workers: null`` means one per core; ``time_limit``
+    (seconds per job) holds for worker processes only."""
     if config.kind == "serial":
         return SerialExecutor(config.chunk_size)
     workers = config.workers or os.cpu_count() or 1
     if config.kind == "processes":
-        return ProcessExecutor(workers, config.retries, config.chunk_size)
-    return DaskExecutor(workers, config.address, config.retries, config.chunk_size)
+        return ProcessExecutor(workers, config.retries, config.chunk_size, time_limit)
+    return DaskExecutor(workers, config.address, config.retries, config.chunk_size, time_limit)

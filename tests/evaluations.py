@@ -45,3 +45,16 @@ def refuses_big_generators(genome, context) -> float:
 
 
 NOT_A_FUNCTION = 3
+
+
+def sleeps(seconds: float) -> float:
+    """A job for an executor: sleep (forever, near enough, for a large number), then answer."""
+    time.sleep(seconds)
+    return seconds
+
+
+def hangs_on_even_seeds(genome, context) -> float:
+    """An evaluation that never returns for every other individual."""
+    if context.seed % 2 == 0:
+        time.sleep(10**6)
+    return units_score(genome, context)

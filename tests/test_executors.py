@@ -20,10 +20,10 @@ import yaml
 from deatf_gan.cli import main
 from deatf_gan.config import ExecutorConfig, config_from_dict
 from deatf_gan.evolution import Hook, evolve, individual_seed
-from deatf_gan.executors import make_executor
+from deatf_gan.executors import ProcessExecutor, TimedOut, make_executor
 from tests.conftest import TINY_RUN
 from tests.dying_evaluations import Misbehaving
-from tests.evaluations import units_score
+from tests.evaluations import sleeps, units_score
 
 KINDS = ["processes", "dask"]
 
@@ -132,6 +132,29 @@ def test_chunks_of_a_function_that_estimates_costs_cost_alike_and_results_keep_j
     assert chunks == {(0, 3, 4, 7), (1, 2, 5, 6)}  # dearest first to the cheaper chunk: 14 and 14, not 6 and 22
     with make_executor(ExecutorConfig(kind="processes", workers=2, chunk_size=4)) as executor:  # a size given: as given
         assert {chunk for _, chunk in executor.map(CostedChunks(), range(8))} == {(0, 1, 2, 3), (4, 5, 6, 7)}
+
+
+def test_a_job_past_its_time_limit_fails_as_timed_out_and_the_others_go_on():
+    """The hanging job's worker ends itself at the limit; it is not run again (retries are for
+    deaths), and the job that shared the pool with it is not blamed."""
+    with ProcessExecutor(workers=2, retries=2, time_limit=3.0) as executor:
+        executor.start()
+        results = list(executor.map(sleeps, [0.0, 10**6, 0.5, 0.0]))
+    assert results == [0.0, TimedOut(3.0), 0.5, 0.0]
+    assert "timed out after 3 s" in str(results[1])
+
+
+@pytest.mark.slow
+def test_a_run_whose_evaluations_hang_records_them_as_timed_out_and_finishes(tmp_path):
+    raw = copy.deepcopy(TINY_RUN)
+    raw["evaluation"] = {"function": "tests.evaluations:hangs_on_even_seeds", "timeout_s": 3}
+    raw["executor"] = {"kind": "processes", "workers": 2}
+    (tmp_path / "hangs.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["run", str(tmp_path / "hangs.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    reasons = [json.loads(line)["reason"] for line in (tmp_path / "run" / "failures.jsonl").read_text().splitlines()]
+    hanging = [i for i in range(6) if _seed(i) % 2 == 0]  # the first two generations' individuals
+    assert len(reasons) >= len(hanging) > 0
+    assert all(reason.startswith("timed out after 3 s") for reason in reasons)
 
 
 DRIVER_THAT_DIES = """

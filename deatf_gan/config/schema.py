@@ -96,7 +96,8 @@ class EvaluationConfig:
     ``"module:function"`` called as ``function(genome, context, **kwargs)`` (``signature:
     deatf`` for code written for DEATF's positional signature). ``weights`` has one entry
     per objective: negative minimises, positive maximises; left out, every objective is
-    minimised.
+    minimised. An individual that takes longer than ``timeout_s`` fails as timed out and its
+    worker process is replaced (``deatf_gan.executors``).
     """
 
     fitness: str | tuple[str, ...] = "judged_generator_loss"
@@ -105,6 +106,7 @@ class EvaluationConfig:
     signature: Literal["deatf_gan", "deatf"] = "deatf_gan"
     weights: tuple[float, ...] = ()
     max_consecutive_failures: int = 20
+    timeout_s: float | None = None  # per individual; None: 600 s + 0.1 s per training step
 
     @property
     def fitness_names(self) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from deatf_gan.config import CHECKS, Config, validate_names
 from deatf_gan.datasets import Dataset, load_dataset
 from deatf_gan.errors import GenomeError, RunAborted
 from deatf_gan.evaluation import EvalContext, EvalResult, Job
-from deatf_gan.evaluators import default_evaluation, job_function, job_result
+from deatf_gan.evaluators import default_evaluation, evaluation_time_limit, job_function, job_result
 from deatf_gan.evolution.records import (
     EvaluationCache,
     EvaluationProgress,
@@ -363,6 +363,6 @@ def evolve(
     xla_cache.enable()
     if evaluate is None:
         evaluate = default_evaluation(config)
-    executor = make_executor(config.executor) if map_fn is None else nullcontext()
+    executor = make_executor(config.executor, evaluation_time_limit(config)) if map_fn is None else nullcontext()
     with executor:
         return _Evolution(config, evaluate, map_fn or executor.map, hooks, dataset, cache).run(resume)
