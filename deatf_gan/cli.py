@@ -13,6 +13,7 @@ from deatf_gan.datasets import load_dataset
 from deatf_gan.errors import ConfigError, DeatfGanError
 from deatf_gan.evolution import evolve
 from deatf_gan.fitness import check_fitness_applies
+from deatf_gan.memory import check_memory_fits
 from deatf_gan.metrics import METRIC_NAMES
 from deatf_gan.reporting import ConsoleReporter
 from deatf_gan.runs import RunDirectory, load_run, prepare_run_directory, resume_run
@@ -59,6 +60,7 @@ def command_run(args: argparse.Namespace) -> int:
     # Data and fitness problems are reported before a run directory exists.
     dataset = load_dataset(config.data.name, config.data.params, config.seed)
     check_fitness_applies(config.evaluation.fitness_names, dataset)
+    check_memory_fits(config, dataset.dim)
     out = Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     prepare_run_directory(out, overwrite=args.overwrite)
     directory = RunDirectory(out)

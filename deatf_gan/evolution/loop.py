@@ -36,6 +36,7 @@ from deatf_gan.executors import make_executor
 from deatf_gan.fitness import check_fitness_applies, fitness_functions
 from deatf_gan.genome import GANGenome, SearchSpace
 from deatf_gan.inheritance import Inheritance, Parent
+from deatf_gan.memory import check_memory_fits
 from deatf_gan.operators import CROSSOVERS, MUTATIONS, crossover, mutate
 
 # --- selection (seeded; DEAP's selectors use the global ``random`` module) ---------------------
@@ -118,6 +119,7 @@ class _Evolution:
             objectives=len(self.weights),
         )
         check_fitness_applies(self.context.fitness, self.dataset)
+        check_memory_fits(config, self.dataset.dim)
         self.evaluate = evaluate
         self.map_fn = map_fn
         self.hooks = list(hooks)
