@@ -123,8 +123,7 @@ def _cell(value) -> str:
 
 def command_inspect(args: argparse.Namespace) -> int:
     run = load_run(args.run_directory)
-    if not run.hall_of_fame:
-        raise ConfigError(f"{args.run_directory}: no hall of fame yet (the first generation has not finished)")
+    run.require_hall_of_fame()
     if args.rank is not None:
         member = run.member(args.rank)
         record = {**member.metrics, "genome": member.genome.to_dict()}
@@ -178,8 +177,7 @@ def command_sample(args: argparse.Namespace) -> int:
     if output.suffix not in (".npy", ".csv", ".png"):
         raise ConfigError(f"-o {output}: unknown file type; use .npy, .csv or .png (image data)")
     run = load_run(args.run_directory)
-    if not run.hall_of_fame:
-        raise ConfigError(f"{args.run_directory}: no hall of fame yet (the first generation has not finished)")
+    run.require_hall_of_fame()
     samples = run.member(args.rank).sample(args.count, seed=args.seed)
     if output.suffix == ".npy":
         np.save(output, samples)

@@ -167,9 +167,7 @@ def sample_best_generator(run_directory: str | Path, count: int) -> tuple[np.nda
     """``count`` samples of the rank-1 generator (``Member.sample`` seeded by the run's seed)
     and of the run's real data, rebuilt from its config; plus the dataset."""
     run = load_run(run_directory)
-    if not run.hall_of_fame:
-        best = Path(run_directory) / "hall_of_fame" / "rank_1" / "genome.json"
-        raise ConfigError(f"{best}: best genome not found (no hall of fame yet?)")
+    run.require_hall_of_fame()
     config = run.config
     dataset = load_dataset(config.data.name, config.data.params, config.seed)
     rng = np.random.default_rng(config.seed)

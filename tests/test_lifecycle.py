@@ -98,6 +98,10 @@ def test_exception_traceback_is_stored_and_a_run_in_which_every_individual_faile
     failure = json.loads((tmp_path / "run" / "failures.jsonl").read_text().splitlines()[0])
     assert "ValueError: this evaluation is broken on purpose" in failure["reason"]
     assert "always_raises" in failure["traceback"]
+    for command in (["inspect"], ["plot"], ["sample", "-n", "3", "-o", str(tmp_path / "s.npy")]):
+        assert main([command[0], str(tmp_path / "run"), *command[1:]]) == 2
+        err = capsys.readouterr().err  # says what is true: not "the first generation has not finished"
+        assert "every individual of 1 generation(s) failed" in err and "most often: ValueError" in err
 
 
 # --- checkpoint and resume ------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +74,20 @@ class Run:
     logbook: list[dict]
     hall_of_fame: list[Member]
     failures: list[dict]
+
+    def require_hall_of_fame(self) -> None:
+        """Raise a ConfigError saying truly why a run has no hall of fame: its first generation
+        is still running, or every individual so far failed (with the most common reason)."""
+        if self.hall_of_fame:
+            return
+        if not self.logbook:
+            raise ConfigError(f"{self.directory}: no hall of fame yet (the first generation has not finished)")
+        reasons = Counter(str(failure.get("reason")) for failure in self.failures)
+        common = f"; most often: {reasons.most_common(1)[0][0]}" if reasons else ""
+        raise ConfigError(
+            f"{self.directory}: no hall of fame: every individual of {len(self.logbook)} generation(s) failed "
+            f"({len(self.failures)} failures in {self.directory / FAILURES}{common})"
+        )
 
     def member(self, rank: int) -> Member:
         for member in self.hall_of_fame:
