@@ -82,11 +82,18 @@ class Run:
             return
         if not self.logbook:
             raise ConfigError(f"{self.directory}: no hall of fame yet (the first generation has not finished)")
+        evaluated = sum(row.get("evaluated") or 0 for row in self.logbook)
+        failed = sum(row.get("failures") or 0 for row in self.logbook)
+        if failed < evaluated:
+            raise ConfigError(
+                f"{self.directory / HALL_OF_FAME}: missing, though {evaluated - failed} individuals were scored "
+                "(deleted, or the run could not write it)"
+            )
         reasons = Counter(str(failure.get("reason")) for failure in self.failures)
         common = f"; most often: {reasons.most_common(1)[0][0]}" if reasons else ""
         raise ConfigError(
             f"{self.directory}: no hall of fame: every individual of {len(self.logbook)} generation(s) failed "
-            f"({len(self.failures)} failures in {self.directory / FAILURES}{common})"
+            f"({failed} failures, in {self.directory / FAILURES}{common})"
         )
 
     def member(self, rank: int) -> Member:
