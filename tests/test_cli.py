@@ -32,6 +32,22 @@ def test_bad_config_on_the_real_command_line_has_no_traceback(tmp_path):
     assert "evolution.population" in done.stderr and "Traceback" not in done.stderr
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+
+
+@pytest.mark.parametrize("kind, expected", [("directory", "is a directory"), ("png", "not a text file")])
+def test_a_directory_or_a_binary_file_as_the_config_exits_2_naming_it(kind, expected, capsys, tmp_path):
+    config = tmp_path / "configs"
+    if kind == "directory":
+        config.mkdir()
+    else:
+        config = tmp_path / "picture.png"
+        config.write_bytes(PNG_SIGNATURE)
+    assert main(["run", str(config), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"deatf-gan: error: {config}: {expected}") and len(err.splitlines()) == 1
+
+
 def test_bad_set_exits_2(capsys, tmp_path):
     config = Path(__file__).resolve().parent.parent / "configs" / "gaussian_1d.yaml"
     assert main(["run", str(config), "--out", str(tmp_path / "r"), "--set", "evolution.population=zero"]) == 2

@@ -8,6 +8,7 @@ wrong (got value)``. :func:`save_config` writes YAML that loads back to an equal
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -60,14 +61,16 @@ def _coerce(value: Any, hint, path: str):
         item = typing.get_args(hint)[0]
         return tuple(_coerce(v, item, f"{path}[{i}]") for i, v in enumerate(value))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
     if hint is float and isinstance(value, str):
         try:  # YAML 1.1 reads 1e-3 (no dot) as a string
-            return float(value)
+            value = float(value)
         except ValueError:
             pass
     if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):
         raise ConfigError(f"{path}: must be {_type_name(hint)} (got {value!r})")
+    if hint is float and not math.isfinite(value):  # NaN passes checks like `weight != 0`, inf any lower bound
+        raise ConfigError(f"{path}: must be a finite number (got {value!r})")
     return value
 
 
@@ -113,15 +116,56 @@ def config_to_dict(config: Config) -> dict:
     return plain(dataclasses.asdict(config))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but a key given twice in one mapping is an error: the YAML spec
+    forbids it, and last-wins would silently drop the first block's settings."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            first_lines = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # ``<<: *base`` may be overridden
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    line = first_lines.setdefault(key, key_node.start_mark.line)
+                except TypeError:  # an unhashable key: the base constructor reports it
+                    continue
+                if line != key_node.start_mark.line:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first given on line {line + 1})", key_node.start_mark
+                    )
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str):
+    """Safe-load YAML text, refusing a key given twice in one mapping."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """One line: where (line and column, counted from 1) and what."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + " ".join(problem.split())
+
+
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (), import_user_code: bool = True) -> Config:
     """Read a YAML config, apply ``key.path=value`` overrides, validate (see :func:`config_from_dict`)."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = parse_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not a text file (byte {error.start} is not UTF-8)") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the config ({error.strerror or error})") from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+        raise ConfigError(f"{path}: not valid YAML ({_yaml_problem(error)})") from None
     raw = apply_overrides(raw if raw is not None else {}, overrides)
     return config_from_dict(raw, import_user_code)
 
@@ -148,7 +192,7 @@ def apply_overrides(raw: Any, overrides: list[str] | tuple[str, ...]) -> dict:
             node[part] = child = dict(child)
             node = child
         try:
-            node[parts[-1]] = yaml.safe_load(text)
+            node[parts[-1]] = parse_yaml(text)
         except yaml.YAMLError:
             raise ConfigError(f"--set {override!r}: value is not valid YAML") from None
     return raw
