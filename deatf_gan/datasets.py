@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import csv
 import math
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from deatf_gan.errors import DataError
+from deatf_gan.errors import ConfigError, DataError
 from deatf_gan.registry import Registry
 
 
@@ -204,10 +205,39 @@ def _number(cell: str) -> float | None:
         return None
 
 
+# Bounds of the generating sources' parameters, by name: each means the same in every source.
+_AT_LEAST = {"samples": 2, "modes": 1, "side": 1}
+_POSITIVE = ("stddev", "radius", "spacing")
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false"}
+
+
+def check_params(name: str, params: dict) -> None:
+    """Each number or flag has the type its source declares, is finite and in range.
+
+    The error names ``data.params.<key>`` as a config would, before any data is made: NumPy's
+    own message (``scale < 0``) names neither the key nor the source.
+    """
+    hints = typing.get_type_hints(DATASETS.get(name))
+    for key, value in params.items():
+        where, hint = f"data.params.{key}", hints.get(key)
+        if hint not in _TYPE_NAMES:
+            continue
+        number = hint is float and isinstance(value, int)
+        if isinstance(value, bool) != (hint is bool) or not (isinstance(value, hint) or number):
+            raise ConfigError(f"{where}: must be {_TYPE_NAMES[hint]} (got {value!r})")
+        if hint is float and not math.isfinite(value):
+            raise ConfigError(f"{where}: must be a finite number (got {value!r})")
+        if key in _AT_LEAST and value < _AT_LEAST[key]:
+            raise ConfigError(f"{where}: must be >= {_AT_LEAST[key]} (got {value!r})")
+        if key in _POSITIVE and value <= 0:
+            raise ConfigError(f"{where}: must be > 0 (got {value!r})")
+
+
 def load_dataset(name: str, params: dict | None = None, seed: int = 0) -> Dataset:
     """Build the named dataset; ``seed`` is used by sources that generate their samples."""
     factory = DATASETS.get(name)
     params = dict(params or {})
+    check_params(name, params)
     try:
         return factory(seed=seed, **params)
     except TypeError as error:

@@ -108,6 +108,22 @@ def test_mixtures_have_their_modes_and_spread():
     assert not np.array_equal(load_dataset("ring8", seed=1).samples, ring.samples)
 
 
+@pytest.mark.parametrize(
+    "name, params, expected",
+    [
+        ("ring8", {"stddev": -1}, "data.params.stddev: must be > 0 (got -1)"),
+        ("grid25", {"spacing": float("inf")}, "data.params.spacing: must be a finite number (got inf)"),
+        ("gaussian_1d", {"samples": 1}, "data.params.samples: must be >= 2 (got 1)"),
+        ("ring8", {"modes": True}, "data.params.modes: must be an integer (got True)"),
+        ("file", {"path": "x.csv", "standardize": "yes"}, "data.params.standardize: must be true or false"),
+    ],
+)
+def test_a_bad_data_parameter_is_named_before_any_data_is_made(name, params, expected):
+    with pytest.raises(ConfigError) as error:
+        load_dataset(name, params)
+    assert expected in str(error.value)
+
+
 def test_digits_ship_with_scikit_learn():
     digits = load_dataset("digits")
     assert digits.samples.shape == (1797, 64) and digits.kind == "digits"

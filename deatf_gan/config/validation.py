@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from deatf_gan.config.schema import Config, NetworkSpaceConfig
-from deatf_gan.datasets import DATASETS
+from deatf_gan.datasets import DATASETS, check_params
 from deatf_gan.errors import ConfigError
 from deatf_gan.genome import ACTIVATIONS, INITIALIZERS, LOSSES, OPTIMIZERS
 from deatf_gan.registry import Registry
@@ -73,6 +73,7 @@ def validate_config(config: Config, import_user_code: bool = True) -> None:
             f"unknown parameter of {config.data.name} (valid: {', '.join(sorted(accepted))})",
             config.data.params[key],
         )
+    check_params(config.data.name, config.data.params)
     if config.data.name == "file":  # a missing data file is a config mistake: refuse before any run directory exists
         path = config.data.params.get("path")
         require(
