@@ -196,7 +196,13 @@ def mutate(
 def crossover(
     a: GANGenome, b: GANGenome, space: SearchSpace, rng: np.random.Generator, names: Sequence[str] | None = None
 ) -> tuple[GANGenome, GANGenome, str]:
-    """Apply one crossover chosen uniformly among ``names`` (default: all registered)."""
+    """Apply one crossover chosen uniformly among ``names`` (default: all registered).
+
+    A user crossover that returns no pair gives what it returned as both children; the
+    caller fails them (a child must be a GANGenome) and the run goes on.
+    """
     crossover_op = CROSSOVERS.get(_pick(rng, list(names) if names is not None else CROSSOVERS.names()))
-    child_a, child_b = crossover_op.apply(a, b, space, rng)
-    return child_a, child_b, crossover_op.name
+    children = crossover_op.apply(a, b, space, rng)
+    if not (isinstance(children, tuple) and len(children) == 2):
+        children = (children, children)
+    return children[0], children[1], crossover_op.name

@@ -1,4 +1,5 @@
 import dataclasses
+import json
 import math
 
 import numpy as np
@@ -9,6 +10,8 @@ from deatf_gan.config import config_from_dict
 from deatf_gan.evaluation import EvalContext, EvalResult, eval_gan
 from deatf_gan.evaluators import ChunkedJob, default_evaluation
 from deatf_gan.evolution import Hook, evolve
+from deatf_gan.operators import CROSSOVERS, MUTATIONS, register_crossover, register_mutation
+from deatf_gan.runs import RunDirectory
 from tests.conftest import TINY_RUN
 
 
@@ -193,6 +196,27 @@ def test_hooks_see_every_generation():
 
     evolve(_config(generations=2), evaluate=_cheap, hooks=[Record()])
     assert events == ["start", 0, 1, 2, "end"]
+
+
+@pytest.mark.parametrize("kind", ["mutation", "crossover"])
+def test_an_operator_that_returns_no_genome_fails_its_child_and_the_run_goes_on(kind, tmp_path):
+    """A user operator returning None: each child it made is a failed individual, recorded
+    in the logbook and in failures.jsonl with a reason naming the operator."""
+    name = f"test_returns_none_{kind}"
+    if kind == "mutation":
+        register_mutation(name, lambda genome, space: True)(lambda genome, space, rng: None)
+        variation = dict(mutations=[name], crossover_probability=0.0, mutation_probability=1.0)
+    else:
+        register_crossover(name)(lambda a, b, space, rng: None)
+        variation = dict(crossovers=[name], crossover_probability=1.0, mutation_probability=0.0)
+    try:
+        result = evolve(_config(generations=2, **variation), evaluate=_cheap, hooks=[RunDirectory(tmp_path)])
+    finally:
+        (MUTATIONS if kind == "mutation" else CROSSOVERS).unregister(name)
+    assert [(row["gen"], row["failures"]) for row in result.logbook] == [(0, 0), (1, 3), (2, 3)]
+    failures = [json.loads(line) for line in (tmp_path / "failures.jsonl").read_text().splitlines()]
+    assert [f["reason"] for f in failures] == [f"{kind} '{name}' returned NoneType, expected a GANGenome"] * 6
+    assert len(result.hall_of_fame) == 2 and not any(member.failed for member in result.hall_of_fame)
 
 
 def test_evaluate_may_return_a_result_record():

@@ -87,6 +87,14 @@ def individual_seed(run_seed: int, individual_id: int) -> int:
     return int(np.random.SeedSequence([run_seed, individual_id]).generate_state(1)[0] % (2**31 - 1))
 
 
+def _child(produced, source: GANGenome, kind: str, name: str | None) -> tuple[GANGenome, str | None]:
+    """An operator's return value as a child's genome, or, when it is no GANGenome (a user
+    operator returned None), the operator's input with the reason the child fails."""
+    if isinstance(produced, GANGenome):
+        return produced, None
+    return source, f"{kind} {name!r} returned {type(produced).__name__}, expected a GANGenome"
+
+
 class _Evolution:
     """One run's mutable state; :func:`evolve` is the public entry point."""
 
@@ -132,21 +140,30 @@ class _Evolution:
         self.select = functools.partial(selection, size=evo.selection.tournament_size)
 
     def new_individual(
-        self, genome: GANGenome, born: int, parents: Sequence[Individual] = (), operators=(), inheritance=None
+        self,
+        genome: GANGenome,
+        born: int,
+        parents: Sequence[Individual] = (),
+        operators=(),
+        inheritance=None,
+        failure: str | None = None,
     ) -> Individual:
         """A child of ``parents`` (its own first), inheriting their trained weights when the
-        run inherits (``evolution.inherit_weights``); ``inheritance`` given is kept as is."""
+        run inherits (``evolution.inherit_weights``); ``inheritance`` given is kept as is.
+        A child with a ``failure``, or outside the search space, is failed at birth."""
         seed = individual_seed(self.config.seed, self.next_id)
         parent_ids = tuple(p.id for p in parents)
         individual = Individual(genome, self.next_id, born, seed, parent_ids, operators, self.weights)
         individual.inheritance = inheritance if inheritance is not None else self._inheritance(parents)
         self.next_id += 1
-        try:
-            self.space.validate(genome)
-        except GenomeError as error:
-            # A user operator produced a genome outside the space: fail this child, keep the run.
-            reason = f"operator {'+'.join(operators)} produced an invalid genome: {error}"
-            self._assign(individual, EvalResult.failed_with(reason, len(self.weights)))
+        if failure is None:
+            try:
+                self.space.validate(genome)
+            except GenomeError as error:
+                # A user operator produced a genome outside the space: fail this child, keep the run.
+                failure = f"operator {'+'.join(operators)} produced an invalid genome: {error}"
+        if failure is not None:
+            self._assign(individual, EvalResult.failed_with(failure, len(self.weights)))
         return individual
 
     def _inheritance(self, parents: Sequence[Individual]) -> Inheritance | None:
@@ -165,7 +182,11 @@ class _Evolution:
         individual.fitness.values = result.fitness
 
     def evaluate_invalid(self, individuals: Sequence[Individual], generation: int) -> list[Individual]:
-        """Evaluate individuals without a valid fitness; cached results are reused, not recomputed."""
+        """Evaluate individuals without a valid fitness; cached results are reused, not recomputed.
+
+        Returns them after the children failed at birth (by a bad operator), which count as
+        evaluated so that the logbook and ``failures.jsonl`` record them."""
+        failed_at_birth = [ind for ind in individuals if ind.born == generation and ind.fitness.valid]
         invalid = [ind for ind in individuals if not ind.fitness.valid]
         cached = [(ind, self.cache.get(ind.genome, ind.seed)) for ind in invalid]
         pending = [ind for ind, result in cached if result is None]
@@ -177,7 +198,7 @@ class _Evolution:
             itertools.chain(finished, ((ind, result, False) for ind, result in fresh)), start=1
         ):
             self._finish(individual, result, generation, done, len(invalid), from_cache)
-        return invalid
+        return failed_at_birth + invalid
 
     def _finish(
         self,
@@ -208,13 +229,16 @@ class _Evolution:
     # variation: every child is a new Individual; reproduction keeps the parent as is
     def _mutant(self, parent: Individual, generation: int) -> Individual:
         genome, name = mutate(parent.genome, self.space, self.rng, self.config.evolution.mutations)
-        return self.new_individual(genome, generation, (parent,), (name,) if name else ())
+        genome, failure = _child(genome, parent.genome, "mutation", name)
+        return self.new_individual(genome, generation, (parent,), (name,) if name else (), failure=failure)
 
     def _cross(self, a: Individual, b: Individual, generation: int) -> tuple[Individual, Individual]:
         child_a, child_b, name = crossover(a.genome, b.genome, self.space, self.rng, self.config.evolution.crossovers)
+        child_a, failure_a = _child(child_a, a.genome, "crossover", name)
+        child_b, failure_b = _child(child_b, b.genome, "crossover", name)
         return (
-            self.new_individual(child_a, generation, (a, b), (name,)),
-            self.new_individual(child_b, generation, (b, a), (name,)),
+            self.new_individual(child_a, generation, (a, b), (name,), failure=failure_a),
+            self.new_individual(child_b, generation, (b, a), (name,), failure=failure_b),
         )
 
     def vary_or(self, population: list[Individual], generation: int) -> list[Individual]:
@@ -244,9 +268,9 @@ class _Evolution:
                 continue
             if individual.born == generation:  # a crossover child: record both operators, same parents
                 genome, name = mutate(individual.genome, self.space, self.rng, evo.mutations)
-                child = self.new_individual(
-                    genome, generation, (), individual.operators + ((name,) if name else ()), individual.inheritance
-                )
+                genome, failure = _child(genome, individual.genome, "mutation", name)
+                operators = individual.operators + ((name,) if name else ())
+                child = self.new_individual(genome, generation, (), operators, individual.inheritance, failure)
                 child.parents = individual.parents
                 offspring[i] = child
             else:
