@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from deatf_gan.config import load_config
@@ -210,16 +211,24 @@ COMMANDS = {
 }
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning here is news for the user (a checkpoint skipped), not for a debugger: one
+    line like the errors, without the source line Python's default adds."""
+    print(f"deatf-gan: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except DeatfGanError as error:
-        print(f"deatf-gan: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("deatf-gan: interrupted", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings():  # restores the caller's showwarning on the way out
+        warnings.showwarning = _warning_line
+        try:
+            return COMMANDS[args.command](args)
+        except DeatfGanError as error:
+            print(f"deatf-gan: error: {error}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("deatf-gan: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -68,3 +68,18 @@ def finished_run(tmp_path_factory):
     out = root / "run"
     assert main(["run", str(config), "--out", str(out), "--quiet", "--set", "evolution.generations=2"]) == 0
     return out
+
+
+def quick_config(directory, generations: int = 2):
+    """A TINY_RUN config file whose individuals are scored without training
+    (``tests.evaluations:units_score``): a whole run with its directory in about a second."""
+    import copy
+
+    import yaml
+
+    raw = copy.deepcopy(TINY_RUN)
+    raw["evaluation"] = {"function": "tests.evaluations:units_score"}
+    raw["evolution"]["generations"] = generations
+    path = directory / "quick.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path

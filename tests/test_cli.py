@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from deatf_gan.cli import main
+from tests.conftest import quick_config
 
 BAD = sorted((Path(__file__).parent / "bad_configs").glob("*.yaml"))
 
@@ -136,3 +137,15 @@ def test_sample_example_reads_a_finished_run(finished_run):
     spec.loader.exec_module(module)
     moments = module.main(str(finished_run), count=500)
     assert len(moments) == 2 and all(np.isfinite(m).all() for m in moments)
+
+
+def test_a_corrupt_newest_checkpoint_is_one_warning_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["run", str(quick_config(tmp_path)), "--out", str(run), "--quiet"]) == 0
+    newest = max((run / "checkpoints").iterdir(), key=lambda path: (path.stat().st_mtime_ns, path.name))
+    newest.write_bytes(b"not a checkpoint")
+    assert main(["resume", str(run), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    warning = [line for line in err.splitlines() if newest.name in line]
+    assert len(warning) == 1 and warning[0].startswith("deatf-gan: warning: ")
+    assert "UserWarning" not in err and "warnings.warn" not in err
