@@ -17,7 +17,7 @@ from deatf_gan.fitness import check_fitness_applies
 from deatf_gan.memory import check_memory_fits
 from deatf_gan.metrics import METRIC_NAMES
 from deatf_gan.reporting import ConsoleReporter
-from deatf_gan.runs import RunDirectory, load_run, prepare_run_directory, resume_run
+from deatf_gan.runs import RunDirectory, RunLock, load_run, prepare_run_directory, resume_run
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,10 +63,11 @@ def command_run(args: argparse.Namespace) -> int:
     check_fitness_applies(config.evaluation.fitness_names, dataset)
     check_memory_fits(config, dataset.dim)
     out = Path(args.out) if args.out else Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    prepare_run_directory(out, overwrite=args.overwrite)
-    directory = RunDirectory(out)
-    hooks = [directory] if args.quiet else [directory, ConsoleReporter(run_directory=str(out))]
-    return _exit_code(evolve(config, hooks=hooks, cache=directory.cache, dataset=dataset), out)
+    with RunLock(out):  # before --overwrite deletes anything
+        prepare_run_directory(out, overwrite=args.overwrite)
+        directory = RunDirectory(out)
+        hooks = [directory] if args.quiet else [directory, ConsoleReporter(run_directory=str(out))]
+        return _exit_code(evolve(config, hooks=hooks, cache=directory.cache, dataset=dataset), out)
 
 
 def command_resume(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,37 @@ def test_sample_example_reads_a_finished_run(finished_run):
     spec.loader.exec_module(module)
     moments = module.main(str(finished_run), count=500)
     assert len(moments) == 2 and all(np.isfinite(m).all() for m in moments)
+
+
+# --- a run directory that cannot be one --------------------------------------------------------
+
+
+def test_an_out_that_is_a_file_exits_2_and_leaves_it(tmp_path, capsys):
+    out = tmp_path / "notes.txt"
+    out.write_text("keep me")
+    assert main(["run", str(quick_config(tmp_path)), "--out", str(out), "--quiet"]) == 2
+    assert capsys.readouterr().err == f"deatf-gan: error: {out}: exists and is not a directory\n"
+    assert out.read_text() == "keep me"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("out", ["/proc/deatf-gan-run", "/proc/self"])
+def test_an_out_under_proc_exits_2_naming_it(out, tmp_path, capsys):
+    assert main(["run", str(quick_config(tmp_path)), "--out", out, "--overwrite", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"deatf-gan: error: {out}: ") and len(err.splitlines()) == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_out_exits_2_naming_it(tmp_path, capsys):
+    out = tmp_path / "read_only"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        assert main(["run", str(quick_config(tmp_path)), "--out", str(out), "--quiet"]) == 2
+    finally:
+        out.chmod(0o755)
+    assert capsys.readouterr().err == f"deatf-gan: error: {out}: the run directory is not writable\n"
 
 
 def test_a_corrupt_newest_checkpoint_is_one_warning_line(tmp_path, capsys):

@@ -3,7 +3,8 @@
 One module per job: ``layout`` (file names), ``archive`` (state as JSON and arrays, never
 pickle), ``checkpoints`` (save and load a generation's
 state), ``models`` (a member's ``.keras`` files), ``writer`` (the :class:`RunDirectory` hook
-and the evaluation cache), ``resume`` (:func:`resume_run`), ``reader`` (:func:`load_run`).
+and the evaluation cache), ``lock`` (one writer per directory), ``resume``
+(:func:`resume_run`), ``reader`` (:func:`load_run`).
 """
 
 from deatf_gan.atomic import write_atomic
@@ -15,6 +16,7 @@ from deatf_gan.runs.checkpoints import (
     write_checkpoint,
 )
 from deatf_gan.runs.layout import CACHE, CHECKPOINTS, HALL_OF_FAME
+from deatf_gan.runs.lock import RunLock
 from deatf_gan.runs.models import ModelFiles, model_files
 from deatf_gan.runs.reader import Member, Run, load_run
 from deatf_gan.runs.resume import resume_run
@@ -32,6 +34,7 @@ __all__ = [
     "ModelFiles",
     "Run",
     "RunDirectory",
+    "RunLock",
     "checkpoint_paths",
     "export_member",
     "load_checkpoint",

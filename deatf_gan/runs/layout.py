@@ -8,6 +8,7 @@ Layout::
     RUN_DIR/hall_of_fame/rank_N/   genome.json, generator.keras, discriminator.keras, metrics.json
     RUN_DIR/checkpoints/           the last few generations' complete state (JSON + arrays)
     RUN_DIR/cache/                 evaluations finished in the generation in progress
+    RUN_DIR/.lock                  while a run or resume writes: its process id (``lock``)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ FAILURES = "failures.jsonl"
 HALL_OF_FAME = "hall_of_fame"
 CHECKPOINTS = "checkpoints"
 CACHE = "cache"
+LOCK = ".lock"
 
 
 def read_lines(path: Path) -> list[str]:

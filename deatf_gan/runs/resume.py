@@ -8,6 +8,7 @@ from pathlib import Path
 from deatf_gan.errors import ConfigError
 from deatf_gan.evolution import EvolutionResult, Hook, evolve
 from deatf_gan.runs.checkpoints import load_checkpoint
+from deatf_gan.runs.lock import RunLock
 from deatf_gan.runs.reader import run_config
 from deatf_gan.runs.writer import RunDirectory
 
@@ -18,7 +19,8 @@ def resume_run(
     """Continue a run from its last complete generation, reusing evaluations it finished since.
 
     ``generations`` raises (or lowers) the total number of generations. The result equals
-    that of the same run never interrupted.
+    that of the same run never interrupted. The directory is locked (:class:`RunLock`)
+    while it runs.
     """
     run_directory = Path(run_directory)
     config = run_config(run_directory, import_user_code=True)
@@ -26,6 +28,7 @@ def resume_run(
         if generations < 0:
             raise ConfigError(f"--generations: must be >= 0 (got {generations})")
         config = replace(config, evolution=replace(config.evolution, generations=generations))
-    saved = load_checkpoint(run_directory)
-    directory = RunDirectory(run_directory, resuming=True)
-    return evolve(config, map_fn=map_fn, hooks=(directory, *hooks), cache=directory.cache, resume=saved)
+    with RunLock(run_directory):
+        saved = load_checkpoint(run_directory)
+        directory = RunDirectory(run_directory, resuming=True)
+        return evolve(config, map_fn=map_fn, hooks=(directory, *hooks), cache=directory.cache, resume=saved)

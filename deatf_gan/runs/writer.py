@@ -29,11 +29,13 @@ from deatf_gan.runs.layout import (
     CONFIG,
     FAILURES,
     HALL_OF_FAME,
+    LOCK,
     LOGBOOK_CSV,
     LOGBOOK_JSONL,
     json_number,
     read_lines,
 )
+from deatf_gan.runs.lock import make_directory
 from deatf_gan.runs.models import ModelFiles, are_model_files, model_files
 
 logger = logging.getLogger(__name__)
@@ -74,13 +76,24 @@ class DiskCache(EvaluationCache):
 
 
 def prepare_run_directory(path: str | Path, overwrite: bool = False) -> Path:
-    """Create the run directory; one that already holds files is refused unless ``overwrite``."""
+    """Create the run directory; one that already holds files is refused unless ``overwrite``.
+
+    The lock file is not counted and ``overwrite`` keeps it, so a caller that holds the
+    lock (:class:`~deatf_gan.runs.lock.RunLock`, taken first) goes on holding it.
+    """
     path = Path(path)
-    if path.exists() and any(path.iterdir()):
-        if not overwrite:
+    make_directory(path)
+    try:
+        entries = [entry for entry in path.iterdir() if entry.name != LOCK]
+        if entries and not overwrite:
             raise ConfigError(f"{path}: run directory is not empty (pass --overwrite to replace it)")
-        shutil.rmtree(path)
-    path.mkdir(parents=True, exist_ok=True)
+        for entry in entries:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot clear the run directory ({error.strerror or error})") from None
     return path
 
 
