@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     resume = commands.add_parser("resume", help="continue a stopped or finished run from its last checkpoint")
     resume.add_argument("run_directory")
     resume.add_argument("--generations", type=int, help="new total number of generations")
+    resume.add_argument(
+        "--restart", action="store_true", help="start again from generation 0 if the run has no checkpoint left"
+    )
     resume.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     inspect = commands.add_parser("inspect", help="show the hall of fame of a run (finished or in progress)")
@@ -72,7 +75,8 @@ def command_run(args: argparse.Namespace) -> int:
 
 def command_resume(args: argparse.Namespace) -> int:
     hooks = () if args.quiet else (ConsoleReporter(run_directory=args.run_directory),)
-    return _exit_code(resume_run(args.run_directory, args.generations, hooks=hooks), Path(args.run_directory))
+    result = resume_run(args.run_directory, args.generations, hooks=hooks, restart=args.restart)
+    return _exit_code(result, Path(args.run_directory))
 
 
 NOTHING_PRODUCED = 3

@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -169,6 +170,23 @@ def test_a_read_only_out_exits_2_naming_it(tmp_path, capsys):
     finally:
         out.chmod(0o755)
     assert capsys.readouterr().err == f"deatf-gan: error: {out}: the run directory is not writable\n"
+
+
+# --- resuming what is left of a run ------------------------------------------------------------
+
+
+def test_resume_without_checkpoints_refuses_to_start_again_unless_restart(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["run", str(quick_config(tmp_path)), "--out", str(run), "--quiet"]) == 0
+    logbook = (run / "logbook.jsonl").read_text()
+    shutil.rmtree(run / "checkpoints")
+    assert main(["resume", str(run), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "the logbook has 3 generation(s) but checkpoints/ holds no checkpoint" in err and "--restart" in err
+    assert (run / "logbook.jsonl").read_text() == logbook
+    assert main(["resume", str(run), "--quiet", "--restart"]) == 0
+    assert [json.loads(line)["gen"] for line in (run / "logbook.jsonl").read_text().splitlines()] == [0, 1, 2]
+    assert any((run / "checkpoints").iterdir())
 
 
 def test_a_corrupt_newest_checkpoint_is_one_warning_line(tmp_path, capsys):

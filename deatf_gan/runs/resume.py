@@ -8,19 +8,25 @@ from pathlib import Path
 from deatf_gan.errors import ConfigError
 from deatf_gan.evolution import EvolutionResult, Hook, evolve
 from deatf_gan.runs.checkpoints import load_checkpoint
+from deatf_gan.runs.layout import CHECKPOINTS, LOGBOOK_JSONL, read_lines
 from deatf_gan.runs.lock import RunLock
 from deatf_gan.runs.reader import run_config
 from deatf_gan.runs.writer import RunDirectory
 
 
 def resume_run(
-    run_directory: str | Path, generations: int | None = None, hooks: tuple[Hook, ...] = (), map_fn=None
+    run_directory: str | Path,
+    generations: int | None = None,
+    hooks: tuple[Hook, ...] = (),
+    map_fn=None,
+    restart: bool = False,
 ) -> EvolutionResult:
     """Continue a run from its last complete generation, reusing evaluations it finished since.
 
     ``generations`` raises (or lowers) the total number of generations. The result equals
     that of the same run never interrupted. The directory is locked (:class:`RunLock`)
-    while it runs.
+    while it runs. A run whose logbook has rows but whose checkpoints are gone is refused:
+    it could only start again from generation 0, which ``restart`` asks for.
     """
     run_directory = Path(run_directory)
     config = run_config(run_directory, import_user_code=True)
@@ -30,5 +36,11 @@ def resume_run(
         config = replace(config, evolution=replace(config.evolution, generations=generations))
     with RunLock(run_directory):
         saved = load_checkpoint(run_directory)
+        done = len(read_lines(run_directory / LOGBOOK_JSONL))
+        if saved is None and done and not restart:
+            raise ConfigError(
+                f"{run_directory}: the logbook has {done} generation(s) but {CHECKPOINTS}/ holds no checkpoint;"
+                " resuming would start again from generation 0 (pass --restart to do that)"
+            )
         directory = RunDirectory(run_directory, resuming=True)
         return evolve(config, map_fn=map_fn, hooks=(directory, *hooks), cache=directory.cache, resume=saved)
