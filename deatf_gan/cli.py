@@ -7,6 +7,7 @@ import json
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from deatf_gan.config import load_config
@@ -185,16 +186,17 @@ def command_sample(args: argparse.Namespace) -> int:
     run = load_run(args.run_directory)
     run.require_hall_of_fame()
     samples = run.member(args.rank).sample(args.count, seed=args.seed)
-    if output.suffix == ".npy":
-        np.save(output, samples)
-    elif output.suffix == ".csv":
-        np.savetxt(output, samples, delimiter=",")
-    else:
-        from deatf_gan import plots
+    with _files_named(output):
+        if output.suffix == ".npy":
+            np.save(output, samples)
+        elif output.suffix == ".csv":
+            np.savetxt(output, samples, delimiter=",")
+        else:
+            from deatf_gan import plots
 
-        if plots.image_side(samples.shape[1]) is None:
-            raise ConfigError(f"-o {output}: .png is for image data; this data has {samples.shape[1]} features")
-        plots.save_image_grid(samples, output)
+            if plots.image_side(samples.shape[1]) is None:
+                raise ConfigError(f"-o {output}: .png is for image data; this data has {samples.shape[1]} features")
+            plots.save_image_grid(samples, output)
     print(f"wrote {args.count} samples of rank {args.rank} to {output}")
     return 0
 
@@ -202,9 +204,21 @@ def command_sample(args: argparse.Namespace) -> int:
 def command_plot(args: argparse.Namespace) -> int:
     from deatf_gan.plots import plot_run
 
-    for path in plot_run(args.run_directory, args.out):
+    with _files_named(args.out or args.run_directory):
+        paths = plot_run(args.run_directory, args.out)
+    for path in paths:
         print(f"wrote {path}")
     return 0
+
+
+@contextmanager
+def _files_named(path):
+    """An output path the user gave that the system refuses (``-o /proc/x.npy``) is a bad
+    input: one line naming the file, as for any other."""
+    try:
+        yield
+    except OSError as error:
+        raise ConfigError(f"{error.filename or path}: {error.strerror or error}") from None
 
 
 COMMANDS = {

@@ -172,6 +172,16 @@ def test_a_read_only_out_exits_2_naming_it(tmp_path, capsys):
     assert capsys.readouterr().err == f"deatf-gan: error: {out}: the run directory is not writable\n"
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize(
+    "command", [["sample", "-n", "5", "-o", "/proc/samples.npy"], ["plot", "--out", "/proc/plots"]]
+)
+def test_an_output_under_proc_exits_2_naming_it(command, finished_run, capsys):
+    assert main([command[0], str(finished_run), *command[1:]]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"deatf-gan: error: {command[-1]}") and len(err.splitlines()) == 1
+
+
 # --- resuming what is left of a run ------------------------------------------------------------
 
 
