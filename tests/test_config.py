@@ -89,3 +89,17 @@ def test_yaml_scientific_notation_without_dot_is_a_number():
 def test_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_a_key_given_twice_is_refused_on_one_line_too_but_a_merge_key_may_be_overridden(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("evolution: {generations: 1, generations: 2}\n")
+    with pytest.raises(ConfigError, match=r"line 1, column 29: duplicate key 'generations' \(first given on line 1\)"):
+        load_config(path)
+    path.write_text("evolution:\n  <<: {population: 4, generations: 1}\n  generations: 2\n")
+    assert load_config(path).evolution.generations == 2
+
+
+def test_a_nan_given_with_set_is_refused_naming_the_key():
+    with pytest.raises(ConfigError, match=r"evolution.mutation_probability: must be a finite number \(got nan\)"):
+        config_from_dict(apply_overrides({}, ["evolution.mutation_probability=.nan"]))

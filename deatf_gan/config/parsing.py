@@ -128,13 +128,13 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                     continue
                 key = self.construct_object(key_node, deep=True)
                 try:
-                    line = first_lines.setdefault(key, key_node.start_mark.line)
+                    first = first_lines.get(key)
                 except TypeError:  # an unhashable key: the base constructor reports it
                     continue
-                if line != key_node.start_mark.line:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key!r} (first given on line {line + 1})", key_node.start_mark
-                    )
+                if first is not None:
+                    message = f"duplicate key {key!r} (first given on line {first})"
+                    raise yaml.constructor.ConstructorError(None, None, message, key_node.start_mark)
+                first_lines[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
 
