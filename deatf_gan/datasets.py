@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import numbers
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -208,7 +209,7 @@ def _number(cell: str) -> float | None:
 # Bounds of the generating sources' parameters, by name: each means the same in every source.
 _AT_LEAST = {"samples": 2, "modes": 1, "side": 1}
 _POSITIVE = ("stddev", "radius", "spacing")
-_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false"}
+_TYPES = {int: (numbers.Integral, "an integer"), float: (numbers.Real, "a number"), bool: (bool, "true or false")}
 
 
 def check_params(name: str, params: dict) -> None:
@@ -220,11 +221,11 @@ def check_params(name: str, params: dict) -> None:
     hints = typing.get_type_hints(DATASETS.get(name))
     for key, value in params.items():
         where, hint = f"data.params.{key}", hints.get(key)
-        if hint not in _TYPE_NAMES:
+        if hint not in _TYPES:
             continue
-        number = hint is float and isinstance(value, int)
-        if isinstance(value, bool) != (hint is bool) or not (isinstance(value, hint) or number):
-            raise ConfigError(f"{where}: must be {_TYPE_NAMES[hint]} (got {value!r})")
+        kind, kind_name = _TYPES[hint]
+        if isinstance(value, bool) != (hint is bool) or not isinstance(value, kind):
+            raise ConfigError(f"{where}: must be {kind_name} (got {value!r})")
         if hint is float and not math.isfinite(value):
             raise ConfigError(f"{where}: must be a finite number (got {value!r})")
         if key in _AT_LEAST and value < _AT_LEAST[key]:
