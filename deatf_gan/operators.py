@@ -178,6 +178,21 @@ def applicable_mutations(genome: GANGenome, space: SearchSpace, names: Sequence[
     return [mutation for mutation in chosen if mutation.applicable(genome, space)]
 
 
+@dataclass(frozen=True)
+class OperatorRaised:
+    """What an operator that raised gives instead of a child: the caller fails that child
+    with ``reason`` and the run goes on (a bug in a user operator is not the run's end)."""
+
+    reason: str
+
+
+def _applied(operator, *args):
+    try:
+        return operator(*args)
+    except Exception as error:  # noqa: BLE001 - any error of a (user) operator fails its child only
+        return OperatorRaised(f"{type(error).__name__}: {error}")
+
+
 def mutate(
     genome: GANGenome, space: SearchSpace, rng: np.random.Generator, names: Sequence[str] | None = None
 ) -> tuple[GANGenome, str | None]:
@@ -190,7 +205,7 @@ def mutate(
     if not options:
         return genome, None
     mutation = _pick(rng, options)
-    return mutation.apply(genome, space, rng), mutation.name
+    return _applied(mutation.apply, genome, space, rng), mutation.name
 
 
 def crossover(
@@ -202,7 +217,7 @@ def crossover(
     caller fails them (a child must be a GANGenome) and the run goes on.
     """
     crossover_op = CROSSOVERS.get(_pick(rng, list(names) if names is not None else CROSSOVERS.names()))
-    children = crossover_op.apply(a, b, space, rng)
+    children = _applied(crossover_op.apply, a, b, space, rng)
     if not (isinstance(children, tuple) and len(children) == 2):
         children = (children, children)
     return children[0], children[1], crossover_op.name

@@ -198,16 +198,22 @@ def test_hooks_see_every_generation():
     assert events == ["start", 0, 1, 2, "end"]
 
 
+def _raises(*args):
+    raise ValueError("a bug in a user operator")
+
+
 @pytest.mark.parametrize("kind", ["mutation", "crossover"])
-def test_an_operator_that_returns_no_genome_fails_its_child_and_the_run_goes_on(kind, tmp_path):
-    """A user operator returning None: each child it made is a failed individual, recorded
-    in the logbook and in failures.jsonl with a reason naming the operator."""
-    name = f"test_returns_none_{kind}"
+@pytest.mark.parametrize("behaviour", ["returns None", "raises"])
+def test_an_operator_that_returns_no_genome_fails_its_child_and_the_run_goes_on(kind, behaviour, tmp_path):
+    """A user operator returning None or raising: each child it made is a failed individual,
+    recorded in the logbook and in failures.jsonl with a reason naming the operator."""
+    name = f"test_{behaviour.replace(' ', '_')}_{kind}"
+    operator = _raises if behaviour == "raises" else (lambda *args: None)
     if kind == "mutation":
-        register_mutation(name, lambda genome, space: True)(lambda genome, space, rng: None)
+        register_mutation(name, lambda genome, space: True)(operator)
         variation = dict(mutations=[name], crossover_probability=0.0, mutation_probability=1.0)
     else:
-        register_crossover(name)(lambda a, b, space, rng: None)
+        register_crossover(name)(operator)
         variation = dict(crossovers=[name], crossover_probability=1.0, mutation_probability=0.0)
     try:
         result = evolve(_config(generations=2, **variation), evaluate=_cheap, hooks=[RunDirectory(tmp_path)])
@@ -215,7 +221,12 @@ def test_an_operator_that_returns_no_genome_fails_its_child_and_the_run_goes_on(
         (MUTATIONS if kind == "mutation" else CROSSOVERS).unregister(name)
     assert [(row["gen"], row["failures"]) for row in result.logbook] == [(0, 0), (1, 3), (2, 3)]
     failures = [json.loads(line) for line in (tmp_path / "failures.jsonl").read_text().splitlines()]
-    assert [f["reason"] for f in failures] == [f"{kind} '{name}' returned NoneType, expected a GANGenome"] * 6
+    reason = (
+        f"{kind} '{name}' raised ValueError: a bug in a user operator"
+        if behaviour == "raises"
+        else f"{kind} '{name}' returned NoneType, expected a GANGenome"
+    )
+    assert [f["reason"] for f in failures] == [reason] * 6
     assert len(result.hall_of_fame) == 2 and not any(member.failed for member in result.hall_of_fame)
 
 

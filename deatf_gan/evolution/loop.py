@@ -37,7 +37,7 @@ from deatf_gan.fitness import check_fitness_applies, fitness_functions
 from deatf_gan.genome import GANGenome, SearchSpace
 from deatf_gan.inheritance import Inheritance, Parent
 from deatf_gan.memory import check_memory_fits
-from deatf_gan.operators import CROSSOVERS, MUTATIONS, crossover, mutate
+from deatf_gan.operators import CROSSOVERS, MUTATIONS, OperatorRaised, crossover, mutate
 
 # --- selection (seeded; DEAP's selectors use the global ``random`` module) ---------------------
 
@@ -89,9 +89,11 @@ def individual_seed(run_seed: int, individual_id: int) -> int:
 
 def _child(produced, source: GANGenome, kind: str, name: str | None) -> tuple[GANGenome, str | None]:
     """An operator's return value as a child's genome, or, when it is no GANGenome (a user
-    operator returned None), the operator's input with the reason the child fails."""
+    operator returned None or raised), the operator's input with the reason the child fails."""
     if isinstance(produced, GANGenome):
         return produced, None
+    if isinstance(produced, OperatorRaised):
+        return source, f"{kind} {name!r} raised {produced.reason}"
     return source, f"{kind} {name!r} returned {type(produced).__name__}, expected a GANGenome"
 
 
