@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import TextIO
 
 from deatf_gan.evolution import EvaluationProgress, GenerationState, Hook
+
+HEARTBEAT_THREAD = "deatf-gan heartbeat"
 
 
 def _format(value: float) -> str:
@@ -24,22 +27,61 @@ def _clock(seconds: float) -> str:
 
 class ConsoleReporter(Hook):
     """One line per generation; on a terminal also a live line after every evaluation
-    (generation, individuals done/total, best so far, elapsed and estimated remaining time)."""
+    (generation, individuals done/total, best so far, elapsed and estimated remaining time).
 
-    def __init__(self, stream: TextIO | None = None, run_directory: str | None = None, live: bool | None = None):
+    Evaluations come back a chunk at a time, so a generation can be silent for minutes; a
+    heartbeat shows it is alive: every ``heartbeat_s`` without output (default: 1 s on a
+    terminal, where the live line's clock ticks, 30 s elsewhere, a plain line)."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        run_directory: str | None = None,
+        live: bool | None = None,
+        heartbeat_s: float | None = None,
+    ):
         self.stream = stream or sys.stdout
         self.run_directory = run_directory
         self.live = self.stream.isatty() if live is None else live
+        self.heartbeat_s = heartbeat_s if heartbeat_s is not None else (1.0 if self.live else 30.0)
         self.started = time.monotonic()
         self.first_generation = 0
         self.total_generations = 0
         self._line_open = False
+        self._lock = threading.Lock()  # the heartbeat thread writes too
+        self._last_output = time.monotonic()
+        self._generation = 0  # the generation in progress
+        self._generation_started = time.monotonic()
+        self._progress: EvaluationProgress | None = None
+        self._stopped = threading.Event()
 
     def _print(self, text: str = "") -> None:
-        if self._line_open:
-            self.stream.write("\r\033[K")
-            self._line_open = False
-        print(text, file=self.stream, flush=True)
+        self._write(text, line=True)
+
+    def _heartbeat(self) -> None:
+        while not self._stopped.wait(self.heartbeat_s / 4):
+            if time.monotonic() - self._last_output < self.heartbeat_s:
+                continue
+            progress = self._progress
+            if self.live and progress is not None:
+                self._live_line(progress, heartbeat=True)
+                continue
+            done = f"{progress.done}/{progress.total} evaluated" if progress else "evaluating"
+            running = _clock(time.monotonic() - self._generation_started)
+            status = f"gen {self._generation}/{self.total_generations}  {done}, running for {running}"
+            self._write(status, line=not self.live, heartbeat=True)
+
+    def _write(self, text: str, line: bool, heartbeat: bool = False) -> None:
+        """``text`` as a line of its own, or as the live line (rewritten in place). A heartbeat
+        writes nothing once the run has ended."""
+        with self._lock:
+            if heartbeat and self._stopped.is_set():
+                return
+            if self._line_open:
+                self.stream.write("\r\033[K")
+            self.stream.write(text + "\n" if line else text)
+            self.stream.flush()
+            self._line_open, self._last_output = not line, time.monotonic()
 
     def _remaining(self, generations_done: float, total: int) -> str:
         elapsed = time.monotonic() - self.started
@@ -49,8 +91,8 @@ class ConsoleReporter(Hook):
         return _clock(elapsed / done * (total + 1 - generations_done))
 
     def on_start(self, state: GenerationState) -> None:
-        self.started = time.monotonic()
-        self.first_generation = state.generation
+        self.started = self._generation_started = time.monotonic()
+        self.first_generation = self._generation = state.generation
         self.total_generations = state.config.evolution.generations
         evo = state.config.evolution
         verb = "resuming at generation" if state.generation else "evolving"
@@ -59,24 +101,33 @@ class ConsoleReporter(Hook):
             f"{verb}{detail}: {evo.population} individuals, {evo.generations} generations "
             f"({evo.algorithm}, {evo.offspring} offspring each) on {state.dataset.name}"
         )
+        self._stopped.clear()
+        threading.Thread(target=self._heartbeat, name=HEARTBEAT_THREAD, daemon=True).start()
+
+    def on_stop(self) -> None:
+        self._stopped.set()
 
     def on_evaluation(self, progress: EvaluationProgress) -> None:
-        if not self.live:
-            return
+        self._progress = progress
+        if self.live:
+            self._live_line(progress)
+
+    def _live_line(self, progress: EvaluationProgress, heartbeat: bool = False) -> None:
         total = progress.total
         bar_width = 20
         filled = bar_width * progress.done // max(total, 1)
         generations = self.total_generations
         fraction = progress.generation + progress.done / max(total, 1)
-        self.stream.write(
-            f"\r\033[Kgen {progress.generation}/{generations} [{'#' * filled}{'.' * (bar_width - filled)}] "
+        self._write(
+            f"gen {progress.generation}/{generations} [{'#' * filled}{'.' * (bar_width - filled)}] "
             f"{progress.done}/{total}  best {_format(progress.best)}  "
-            f"elapsed {_clock(time.monotonic() - self.started)}  left ~{self._remaining(fraction, generations)}"
+            f"elapsed {_clock(time.monotonic() - self.started)}  left ~{self._remaining(fraction, generations)}",
+            line=False,
+            heartbeat=heartbeat,
         )
-        self.stream.flush()
-        self._line_open = True
 
     def on_generation(self, state: GenerationState) -> None:
+        self._generation, self._generation_started, self._progress = state.generation + 1, time.monotonic(), None
         row = state.logbook[-1]
         total = state.config.evolution.generations
         self._print(
@@ -87,6 +138,7 @@ class ConsoleReporter(Hook):
         )
 
     def on_end(self, state: GenerationState) -> None:
+        self._stopped.set()
         self._print(f"\nhall of fame (fitness: {_fitness_name(state)}, lower is better)")
         self._print(hall_of_fame_table(state.hall_of_fame))
         if self.run_directory:

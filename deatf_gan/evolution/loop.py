@@ -341,15 +341,9 @@ class _Evolution:
         if len(self.hall_of_fame):
             self.best_seen = copy.deepcopy(self.hall_of_fame[0].fitness)
 
-    def run(self, resume: ResumeState | None = None) -> EvolutionResult:
+    def _generations(self, population: list[Individual], first: int, start: float) -> list[Individual]:
+        """Generations ``first`` to the last, with the hooks told of each; the final population."""
         evo = self.config.evolution
-        start = time.perf_counter()
-        if resume is None:
-            population = [self.new_individual(self.space.sample(self.rng), 0) for _ in range(evo.population)]
-            first = 0
-        else:
-            self.restore(resume)
-            population, first = resume.population, resume.generation + 1
         for hook in self.hooks:
             hook.on_start(self.state(first, population))
         for generation in range(first, evo.generations + 1):
@@ -365,6 +359,22 @@ class _Evolution:
         final = self.state(evo.generations, population, seconds=time.perf_counter() - start)
         for hook in self.hooks:
             hook.on_end(final)
+        return population
+
+    def run(self, resume: ResumeState | None = None) -> EvolutionResult:
+        evo = self.config.evolution
+        start = time.perf_counter()
+        if resume is None:
+            population = [self.new_individual(self.space.sample(self.rng), 0) for _ in range(evo.population)]
+            first = 0
+        else:
+            self.restore(resume)
+            population, first = resume.population, resume.generation + 1
+        try:
+            population = self._generations(population, first, start)
+        finally:
+            for hook in self.hooks:
+                hook.on_stop()
         return EvolutionResult(self.config, population, self.logbook, self.hall_of_fame)
 
 

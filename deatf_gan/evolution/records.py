@@ -119,6 +119,10 @@ class Hook:
 
     def on_end(self, state: GenerationState) -> None: ...
 
+    def on_stop(self) -> None:
+        """Called last however the run ends (finished, aborted by an error, interrupted):
+        release what ``on_start`` took, such as a thread or an open file."""
+
 
 @dataclass(frozen=True)
 class EvolutionResult:
