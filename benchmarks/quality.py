@@ -9,7 +9,8 @@ counts the training budget it spent: generator updates summed over every evaluat
 individual (``--inherit on``, the default, lets children go on training their parents'
 weights; ``off`` trains every individual from scratch). With ``--budget B`` the evolved
 best genome is then retrained from scratch for the rest of B (the usual search-then-train
-protocol), or with ``--go-on`` trains on from its evolved weights, and the budget is B. The
+protocol), or with ``--go-on`` trains on from its evolved weights, and the budget is B.
+Train-on rounds (``--set evolution.train_on.rounds=R``) count in the budget too. The
 hand-designed GAN (two 128-unit ReLU layers in each network, Adam 2e-4 for
 both, batch 64, one discriminator update per generator update; once with the textbook
 non-saturating loss, once with least squares) is then trained from the
@@ -93,11 +94,16 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
     start = time.perf_counter()
     result = evolve(config, dataset=dataset)
     seconds = time.perf_counter() - start
-    evaluations = int(sum(row["evaluated"] for row in result.logbook))
-    budget = evaluations * config.training.steps
+    evo = config.evolution
+    evaluations = int(sum(row["evaluated"] for row in result.logbook if row["gen"] <= evo.generations))
+    continued = int(sum(row["evaluated"] for row in result.logbook if row["gen"] > evo.generations))
+    continued_steps = continued * (evo.train_on.steps or config.training.steps)
+    budget = evaluations * config.training.steps + continued_steps
     best = result.best
     latent_stddev = config.training.latent_stddev
     lineage = ("inherited" if args.inherit == "on" else "from scratch") + (f" {args.label}" if args.label else "")
+    if continued:
+        lineage += f" + {evo.train_on.rounds} rounds of {evo.train_on.children} training on ({continued_steps})"
     if args.budget:  # the rest of the budget trains the winner longer: from scratch, or on from its weights
         if args.budget <= budget:
             raise SystemExit(f"--budget {args.budget} is not more than the evolution's {budget} steps")
@@ -106,7 +112,7 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
             best.genome, dataset, best.seed, args.budget - budget, latent_stddev, start if args.go_on else None
         )
         weights, seconds, budget = retrained.weights[0], seconds + retrain_seconds, args.budget
-        retrained_steps = args.budget - evaluations * config.training.steps
+        retrained_steps = args.budget - evaluations * config.training.steps - continued_steps
         how = "trained on" if args.go_on else "retrained"
         method = f"evolved {evaluations}×{config.training.steps} {lineage} + best {how} {retrained_steps} ({fitness})"
     else:

@@ -93,13 +93,14 @@ class ConsoleReporter(Hook):
     def on_start(self, state: GenerationState) -> None:
         self.started = self._generation_started = time.monotonic()
         self.first_generation = self._generation = state.generation
-        self.total_generations = state.config.evolution.generations
+        self.total_generations = state.config.evolution.last_generation
         evo = state.config.evolution
         verb = "resuming at generation" if state.generation else "evolving"
         detail = f" {state.generation}" if state.generation else ""
         self._print(
             f"{verb}{detail}: {evo.population} individuals, {evo.generations} generations "
             f"({evo.algorithm}, {evo.offspring} offspring each) on {state.dataset.name}"
+            + (f", then {evo.train_on.rounds} rounds in which the best trains on" if evo.train_on.rounds else "")
         )
         self._stopped.clear()
         threading.Thread(target=self._heartbeat, name=HEARTBEAT_THREAD, daemon=True).start()
@@ -129,7 +130,7 @@ class ConsoleReporter(Hook):
     def on_generation(self, state: GenerationState) -> None:
         self._generation, self._generation_started, self._progress = state.generation + 1, time.monotonic(), None
         row = state.logbook[-1]
-        total = state.config.evolution.generations
+        total = state.config.evolution.last_generation
         self._print(
             f"gen {row['gen']:>3}/{total}  evaluated {row['evaluated']:>3}  failed {row['failures']:>2}  "
             f"min {_format(row['min'])}  mean {_format(row['mean'])}  best ever {_format(row['best'])}  "

@@ -20,6 +20,7 @@ from deatf_gan.config.schema import (
     SearchSpaceConfig,
     SelectionConfig,
     TrainingConfig,
+    TrainOnConfig,
     build_search_space,
 )
 from deatf_gan.config.validation import CHECKS, IMPORT_CHECKS, require, validate_config, validate_names
@@ -38,6 +39,7 @@ __all__ = [
     "NetworkSpaceConfig",
     "SearchSpaceConfig",
     "SelectionConfig",
+    "TrainOnConfig",
     "TrainingConfig",
     "apply_overrides",
     "build_search_space",

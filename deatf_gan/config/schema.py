@@ -128,6 +128,23 @@ class SelectionConfig:
 
 
 @dataclass(frozen=True)
+class TrainOnConfig:
+    """Rounds after the last generation in which the best trains on.
+
+    Each round, ``children`` copies of the hall of fame's best (same genome, its trained
+    weights, each its own seed) train ``steps`` more generator updates (null:
+    ``training.steps``) and are scored like any individual; the hall of fame keeps the
+    best. A round that made things worse costs nothing: the next starts again from the best
+    point so far, so a long training that collapses cannot lose what came before. Needs
+    ``evolution.inherit_weights``.
+    """
+
+    rounds: int = 0
+    children: int = 2
+    steps: int | None = None
+
+
+@dataclass(frozen=True)
 class EvolutionConfig:
     """The generation loop: µ+λ (default), µ,λ or the simple GA.
 
@@ -147,6 +164,12 @@ class EvolutionConfig:
     mutations: tuple[str, ...] | None = None  # None: every registered mutation
     crossovers: tuple[str, ...] | None = None  # None: every registered crossover
     inherit_weights: bool = True
+    train_on: TrainOnConfig = TrainOnConfig()
+
+    @property
+    def last_generation(self) -> int:
+        """The number of the run's last generation: the evolution's, then the train-on rounds."""
+        return self.generations + self.train_on.rounds
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,21 @@ def validate_config(config: Config, import_user_code: bool = True) -> None:
         evolution.selection.tournament_size,
     )
     require(evolution.hall_of_fame >= 1, "evolution.hall_of_fame", "must be >= 1", evolution.hall_of_fame)
+    train_on = evolution.train_on
+    require(train_on.rounds >= 0, "evolution.train_on.rounds", "must be >= 0", train_on.rounds)
+    require(train_on.children >= 1, "evolution.train_on.children", "must be >= 1", train_on.children)
+    require(
+        train_on.steps is None or train_on.steps >= 1,
+        "evolution.train_on.steps",
+        "must be >= 1 or null (training.steps)",
+        train_on.steps,
+    )
+    require(
+        train_on.rounds == 0 or evolution.inherit_weights,
+        "evolution.train_on.rounds",
+        "needs evolution.inherit_weights: true (a round trains on from the best's weights)",
+        train_on.rounds,
+    )
 
     executor = config.executor
     require(

@@ -183,7 +183,9 @@ class _Evolution:
         individual.result = result
         individual.fitness.values = result.fitness
 
-    def evaluate_invalid(self, individuals: Sequence[Individual], generation: int) -> list[Individual]:
+    def evaluate_invalid(
+        self, individuals: Sequence[Individual], generation: int, context: EvalContext | None = None
+    ) -> list[Individual]:
         """Evaluate individuals without a valid fitness; cached results are reused, not recomputed.
 
         Returns them after the children failed at birth (by a bad operator), which count as
@@ -192,9 +194,10 @@ class _Evolution:
         invalid = [ind for ind in individuals if not ind.fitness.valid]
         cached = [(ind, self.cache.get(ind.genome, ind.seed)) for ind in invalid]
         pending = [ind for ind, result in cached if result is None]
-        job = job_function(self.evaluate, self.context)
+        context = context or self.context
+        job = job_function(self.evaluate, context)
         answers = self.map_fn(job, [Job(ind.genome, ind.seed, ind.inheritance) for ind in pending])
-        fresh = zip(pending, (job_result(answer, self.context.objectives) for answer in answers))
+        fresh = zip(pending, (job_result(answer, context.objectives) for answer in answers))
         finished = [(ind, result, True) for ind, result in cached if result is not None]
         for done, (individual, result, from_cache) in enumerate(
             itertools.chain(finished, ((ind, result, False) for ind, result in fresh)), start=1
@@ -283,6 +286,8 @@ class _Evolution:
         self, population: list[Individual], generation: int
     ) -> tuple[list[Individual], list[Individual]]:
         evo = self.config.evolution
+        if generation > evo.generations:
+            return self.train_on(population, generation)
         if evo.algorithm == "simple":
             offspring = self.vary_and(population, generation)
             return offspring, self.evaluate_invalid(offspring, generation)
@@ -290,6 +295,19 @@ class _Evolution:
         evaluated = self.evaluate_invalid(offspring, generation)
         pool = population + offspring if evo.algorithm == "mu_plus_lambda" else offspring
         return self.select(pool, evo.population, self.rng), evaluated
+
+    def train_on(self, population: list[Individual], generation: int) -> tuple[list[Individual], list[Individual]]:
+        """A train-on round (``evolution.train_on``): copies of the hall of fame's best train on
+        from its weights, each with its own seed; the population keeps the best of all."""
+        settings = self.config.evolution.train_on
+        best = self.hall_of_fame[0]
+        children = [
+            self.new_individual(best.genome, generation, (best,), ("train_on",)) for _ in range(settings.children)
+        ]
+        context = replace(self.context, steps=settings.steps or self.context.steps)
+        evaluated = self.evaluate_invalid(children, generation, context)
+        pool = sorted(population + children, key=lambda ind: ind.fitness, reverse=True)
+        return pool[: len(population)], evaluated
 
     def record(
         self, generation: int, population: list[Individual], evaluated: list[Individual], seconds: float
@@ -346,7 +364,7 @@ class _Evolution:
         evo = self.config.evolution
         for hook in self.hooks:
             hook.on_start(self.state(first, population))
-        for generation in range(first, evo.generations + 1):
+        for generation in range(first, evo.last_generation + 1):
             generation_start = time.perf_counter()
             if generation == 0:
                 evaluated = self.evaluate_invalid(population, 0)
@@ -356,7 +374,7 @@ class _Evolution:
             self.record(generation, population, evaluated, seconds)
             for hook in self.hooks:
                 hook.on_generation(self.state(generation, population, evaluated, seconds))
-        final = self.state(evo.generations, population, seconds=time.perf_counter() - start)
+        final = self.state(evo.last_generation, population, seconds=time.perf_counter() - start)
         for hook in self.hooks:
             hook.on_end(final)
         return population
