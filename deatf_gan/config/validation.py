@@ -37,6 +37,10 @@ def _validate_range(r, path: str, lowest: float, highest: float = float("inf"), 
     require(r.min <= r.max, path, "min must not exceed max", {"min": r.min, "max": r.max})
 
 
+def _require_count_or_null(value: int | None, path: str, null_means: str) -> None:
+    require(value is None or value >= 1, path, f"must be >= 1 or null ({null_means})", value)
+
+
 def validate_names(names, path: str, valid, allow_empty: bool = False) -> None:
     """Each of ``names`` is one of ``valid``; the error names the index in the list."""
     require(allow_empty or len(names) > 0, path, "must not be empty", list(names))
@@ -172,12 +176,7 @@ def validate_config(config: Config, import_user_code: bool = True) -> None:
     train_on = evolution.train_on
     require(train_on.rounds >= 0, "evolution.train_on.rounds", "must be >= 0", train_on.rounds)
     require(train_on.children >= 1, "evolution.train_on.children", "must be >= 1", train_on.children)
-    require(
-        train_on.steps is None or train_on.steps >= 1,
-        "evolution.train_on.steps",
-        "must be >= 1 or null (training.steps)",
-        train_on.steps,
-    )
+    _require_count_or_null(train_on.steps, "evolution.train_on.steps", "training.steps")
     require(
         train_on.rounds == 0 or evolution.inherit_weights,
         "evolution.train_on.rounds",
@@ -186,12 +185,7 @@ def validate_config(config: Config, import_user_code: bool = True) -> None:
     )
 
     executor = config.executor
-    require(
-        executor.workers is None or executor.workers >= 1,
-        "executor.workers",
-        "must be >= 1 or null (one per core)",
-        executor.workers,
-    )
+    _require_count_or_null(executor.workers, "executor.workers", "one per core")
     require(
         executor.address is None or executor.kind == "dask",
         "executor.address",
@@ -199,12 +193,7 @@ def validate_config(config: Config, import_user_code: bool = True) -> None:
         executor.address,
     )
     require(executor.retries >= 0, "executor.retries", "must be >= 0", executor.retries)
-    require(
-        executor.chunk_size is None or executor.chunk_size >= 1,
-        "executor.chunk_size",
-        "must be >= 1 or null (automatic)",
-        executor.chunk_size,
-    )
+    _require_count_or_null(executor.chunk_size, "executor.chunk_size", "automatic")
     for name in CHECKS:
         CHECKS.get(name)(config)
     if import_user_code:
