@@ -38,11 +38,16 @@ def test_bad_config_on_the_real_command_line_has_no_traceback(tmp_path):
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
 
-@pytest.mark.parametrize("kind, expected", [("directory", "is a directory"), ("png", "not a text file")])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [("directory", "is a directory"), ("png", "not a text file"), ("endless", "longer than a config can be")],
+)
 def test_a_directory_or_a_binary_file_as_the_config_exits_2_naming_it(kind, expected, capsys, tmp_path):
     config = tmp_path / "configs"
     if kind == "directory":
         config.mkdir()
+    elif kind == "endless":
+        config = Path("/dev/zero")  # read until memory ran out before
     else:
         config = tmp_path / "picture.png"
         config.write_bytes(PNG_SIGNATURE)

@@ -151,11 +151,23 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return where + " ".join(problem.split())
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a config is a page of YAML; anything far larger is not one
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, read no further than a config can be long (``/dev/zero`` never ends)."""
+    with open(path, "rb") as stream:
+        data = stream.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: longer than a config can be ({MAX_CONFIG_BYTES:,} bytes at most)")
+    return data.decode("utf-8")
+
+
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (), import_user_code: bool = True) -> Config:
     """Read a YAML config, apply ``key.path=value`` overrides, validate (see :func:`config_from_dict`)."""
     path = Path(path)
     try:
-        raw = parse_yaml(path.read_text(encoding="utf-8"))
+        raw = parse_yaml(_read_text(path))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except IsADirectoryError:
