@@ -158,29 +158,32 @@ def test_children_go_on_training_their_parents_weights_unless_inheritance_is_off
 
 
 def test_train_on_rounds_continue_the_best_and_the_hall_of_fame_keeps_the_best_point(tmp_path):
-    """After the evolution, each round trains copies of the hall of fame's best on from its
-    weights (its genome, its steps plus the round's); a round that scores worse does not
-    replace it, so rank 1 is the best point of the whole run."""
+    """After the evolution, each round trains copies of the population's best on from its
+    weights (its genome, its steps plus the round's) and the next round goes on from the best
+    of them; the hall of fame keeps the best point of the whole run."""
     evaluated = {}
+    populations = {}
 
     class Record(Hook):
         def on_generation(self, state):
-            evaluated.update({ind.id: (state.generation, ind, state.hall_of_fame[0]) for ind in state.evaluated})
+            evaluated.update({ind.id: (state.generation, ind) for ind in state.evaluated})
+            populations[state.generation] = list(state.population)
 
     train_on = {"rounds": 3, "children": 2, "steps": 20}
     config = _config(generations=1, train_on=train_on)
     result = evolve(config, hooks=[Record(), RunDirectory(tmp_path / "run")])
     assert [row["gen"] for row in result.logbook] == [0, 1, 2, 3, 4]
     for generation in (2, 3, 4):
-        children = [ind for gen, ind, _ in evaluated.values() if gen == generation]
+        children = [ind for gen, ind in evaluated.values() if gen == generation]
         assert len(children) == 2 and all(child.operators == ("train_on",) for child in children)
-        (parent_id,) = {child.parents[0] for child in children}
-        parent = next(ind for _, ind, _ in evaluated.values() if ind.id == parent_id)
-        best_before = max((ind for gen, ind, _ in evaluated.values() if gen < generation), key=lambda i: i.fitness)
-        assert parent.genome == best_before.genome and parent.fitness.values == best_before.fitness.values
-        assert {child.genome for child in children} == {parent.genome}
-        assert all(child.result.trained_steps == parent.result.trained_steps + 20 for child in children)
-    everything = [ind for _, ind, _ in evaluated.values() if not ind.failed]
+        best_before = max(populations[generation - 1], key=lambda ind: ind.fitness)
+        assert {child.parents for child in children} == {(best_before.id,)}
+        assert {child.genome for child in children} == {best_before.genome}
+        assert all(child.result.trained_steps == best_before.result.trained_steps + 20 for child in children)
+        assert sorted(ind.id for ind in populations[generation]) == sorted(child.id for child in children)
+    start = max(populations[1], key=lambda ind: ind.fitness).result.trained_steps
+    assert {ind.result.trained_steps for ind in populations[4]} == {start + 3 * 20}  # one chain, three rounds long
+    everything = [ind for _, ind in evaluated.values() if not ind.failed]
     assert result.hall_of_fame[0].fitness == max(ind.fitness for ind in everything)
     with pytest.raises(ConfigError, match="evolution.train_on.rounds: needs evolution.inherit_weights"):
         _config(train_on=train_on, inherit_weights=False)

@@ -131,12 +131,12 @@ class SelectionConfig:
 class TrainOnConfig:
     """Rounds after the last generation in which the best trains on.
 
-    Each round, ``children`` copies of the hall of fame's best (same genome, its trained
+    Each round, ``children`` copies of the population's best (same genome, its trained
     weights, each its own seed) train ``steps`` more generator updates (null:
-    ``training.steps``) and are scored like any individual; the hall of fame keeps the
-    best. A round that made things worse costs nothing: the next starts again from the best
-    point so far, so a long training that collapses cannot lose what came before. Needs
-    ``evolution.inherit_weights``.
+    ``training.steps``) and are scored like any individual; they become the population, so
+    the next round goes on from the best of them. The hall of fame keeps the best point of
+    the whole run, so a long training that collapses late loses nothing that came before
+    (early stopping by the run's own fitness). Needs ``evolution.inherit_weights``.
     """
 
     rounds: int = 0

@@ -297,17 +297,18 @@ class _Evolution:
         return self.select(pool, evo.population, self.rng), evaluated
 
     def train_on(self, population: list[Individual], generation: int) -> tuple[list[Individual], list[Individual]]:
-        """A train-on round (``evolution.train_on``): copies of the hall of fame's best train on
-        from its weights, each with its own seed; the population keeps the best of all."""
+        """A train-on round (``evolution.train_on``): copies of the population's best train on
+        from its weights, each with its own seed, and become the population, so the next round
+        goes on from the best of them. A round whose children all failed leaves it as it was."""
         settings = self.config.evolution.train_on
-        best = self.hall_of_fame[0]
+        best = max((ind for ind in population if not ind.failed), key=lambda ind: ind.fitness)
         children = [
             self.new_individual(best.genome, generation, (best,), ("train_on",)) for _ in range(settings.children)
         ]
         context = replace(self.context, steps=settings.steps or self.context.steps)
         evaluated = self.evaluate_invalid(children, generation, context)
-        pool = sorted(population + children, key=lambda ind: ind.fitness, reverse=True)
-        return pool[: len(population)], evaluated
+        trained = sorted((child for child in children if not child.failed), key=lambda ind: ind.fitness, reverse=True)
+        return (trained or population), evaluated
 
     def record(
         self, generation: int, population: list[Individual], evaluated: list[Individual], seconds: float
