@@ -190,7 +190,7 @@ def command_sample(args: argparse.Namespace) -> int:
         if output.suffix == ".npy":
             np.save(output, samples)
         elif output.suffix == ".csv":
-            np.savetxt(output, samples, delimiter=",")
+            np.savetxt(output, samples, delimiter=",", fmt="%.7g")  # the digits a float32 sample holds
         else:
             from deatf_gan import plots
 

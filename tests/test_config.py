@@ -103,3 +103,19 @@ def test_a_key_given_twice_is_refused_on_one_line_too_but_a_merge_key_may_be_ove
 def test_a_nan_given_with_set_is_refused_naming_the_key():
     with pytest.raises(ConfigError, match=r"evolution.mutation_probability: must be a finite number \(got nan\)"):
         config_from_dict(apply_overrides({}, ["evolution.mutation_probability=.nan"]))
+
+
+def test_the_default_generator_has_no_dropout_even_when_other_generator_keys_are_set():
+    """Samples are drawn with dropout off, so by default only the discriminator may use it."""
+    for raw in ({}, {"search_space": {"generator": {"max_layers": 2}}}):
+        space = config_from_dict(raw).search_space
+        assert (space.generator.dropout.min, space.generator.dropout.max) == (0.0, 0.0)
+        assert space.discriminator.dropout.max > 0
+    asked = config_from_dict({"search_space": {"generator": {"dropout": {"min": 0.0, "max": 0.3}}}})
+    assert asked.search_space.generator.dropout.max == 0.3
+
+
+def test_shipped_configs_and_examples_keep_generator_dropout_off():
+    for path in sorted([*(ROOT / "configs").glob("*.yaml"), *(ROOT / "examples").glob("*.yaml")]):
+        generator = load_config(path).search_space.generator
+        assert generator.dropout.max == 0.0, path

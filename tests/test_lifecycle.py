@@ -257,6 +257,12 @@ def test_sample_writes_files(finished_run, tmp_path, suffix):
     assert main(["sample", str(finished_run), "--rank", "2", "-n", "50", "-o", str(out)]) == 0
     data = np.load(out) if suffix == ".npy" else np.loadtxt(out, delimiter=",")
     assert data.reshape(50, -1).shape == (50, 1)
+    if suffix == ".csv":  # float32 samples, written with the 7 significant digits they hold
+        digits = [len(cell.lstrip("-").split("e")[0].replace(".", "").lstrip("0")) for cell in out.read_text().split()]
+        assert max(digits) <= 7
+        again = tmp_path / "again.npy"
+        assert main(["sample", str(finished_run), "--rank", "2", "-n", "50", "-o", str(again)]) == 0
+        np.testing.assert_allclose(data.reshape(50, 1), np.load(again), rtol=1e-6)
 
 
 def test_sample_refuses_png_for_non_image_data_and_bad_suffix(finished_run, tmp_path, capsys):

@@ -34,6 +34,15 @@ class NetworkSpaceConfig:
 
 
 @dataclass(frozen=True)
+class GeneratorSpaceConfig(NetworkSpaceConfig):
+    """The generator's hidden-layer choices: as any network's, but without dropout unless a
+    config asks for it. Samples are drawn with dropout off, so a generator trained with it
+    spreads its samples differently from how it trained."""
+
+    dropout: FloatRangeConfig = FloatRangeConfig(0.0, 0.0)
+
+
+@dataclass(frozen=True)
 class HyperparameterSpaceConfig:
     """Ranges of the evolved training settings; learning rates are sampled log-uniformly.
 
@@ -56,7 +65,7 @@ class HyperparameterSpaceConfig:
 
 @dataclass(frozen=True)
 class SearchSpaceConfig:
-    generator: NetworkSpaceConfig = NetworkSpaceConfig()
+    generator: GeneratorSpaceConfig = GeneratorSpaceConfig()
     discriminator: NetworkSpaceConfig = NetworkSpaceConfig()
     hyperparameters: HyperparameterSpaceConfig = HyperparameterSpaceConfig()
 

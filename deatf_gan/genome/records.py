@@ -92,14 +92,15 @@ class MLPDescriptor:
                 raise GenomeError(f"layers[{index}]: expected a LayerGene, got {layer!r}")
 
     def summary(self) -> str:
-        """One line, e.g. ``32 relu → 16 tanh+bn+drop0.10``."""
+        """One line, e.g. ``32 relu → 16 tanh+bn+drop0.1``: two significant digits, so a small
+        rate still shows as itself and none shows as ``drop0.00``."""
         parts = []
         for layer in self.layers:
             text = f"{layer.units} {layer.activation}"
             if layer.batch_norm:
                 text += "+bn"
             if layer.dropout > 0:
-                text += f"+drop{layer.dropout:.2f}"
+                text += f"+drop{layer.dropout:.2g}"
             parts.append(text)
         return " → ".join(parts)
 

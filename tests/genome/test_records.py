@@ -100,12 +100,14 @@ OLD_GENOME_JSON = """{"discriminator": {"layers": [{"activation": "relu", "batch
   "generator_learning_rate": 0.001, "latent_dim": 3, "optimizer": "rmsprop"}}"""
 
 
-def test_a_genome_written_before_the_loss_genes_loads_as_plain_training(space):
+def test_a_genome_written_before_the_loss_genes_loads_as_plain_training():
     genome = GANGenome.from_json(OLD_GENOME_JSON)
     assert genome.hyperparameters.loss == "non_saturating"
     assert genome.hyperparameters.generator_ema == 0.0
     assert genome.hyperparameters.optimizer == "rmsprop" and genome.hyperparameters.discriminator_steps == 2
-    space.validate(genome)
+    # Its run's saved config spells out the generator dropout that the default space then allowed.
+    old_dropout = {"generator": {"dropout": {"min": 0.0, "max": 0.2}}}
+    config_from_dict({"search_space": old_dropout}).build_search_space().validate(genome)
     assert GANGenome.from_json(genome.to_json()) == genome
 
 
@@ -132,3 +134,8 @@ def test_a_space_without_loss_choices_draws_the_random_numbers_it_always_did(spa
     for name in HYPERPARAMETER_FIELDS[:-3]:
         space.hyperparameters.field(name).sample(theirs)
     assert ours.random() == theirs.random()
+
+
+def test_summary_names_a_small_dropout_as_itself_and_none_as_nothing():
+    layers = (LayerGene(4, "relu", dropout=0.0), LayerGene(4, "tanh", dropout=0.004), LayerGene(4, "elu", dropout=0.14))
+    assert MLPDescriptor(layers).summary() == "4 relu → 4 tanh+drop0.004 → 4 elu+drop0.14"
