@@ -119,3 +119,28 @@ def test_shipped_configs_and_examples_keep_generator_dropout_off():
     for path in sorted([*(ROOT / "configs").glob("*.yaml"), *(ROOT / "examples").glob("*.yaml")]):
         generator = load_config(path).search_space.generator
         assert generator.dropout.max == 0.0, path
+
+
+def test_a_relative_data_path_means_the_config_files_folder(tmp_path, monkeypatch):
+    import numpy as np
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    np.save(folder / "points.npy", np.zeros((20, 2), dtype=np.float32))
+    (folder / "c.yaml").write_text("data: {name: file, params: {path: points.npy}}\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(Path("..") / "project" / "c.yaml")
+    assert config.data.params["path"] == str((folder / "points.npy").resolve())
+    save_config(config, elsewhere / "saved.yaml")  # as a run directory keeps it: found from any folder
+    assert load_config(elsewhere / "saved.yaml") == config
+
+    (folder / "missing.yaml").write_text("data: {name: file, params: {path: gone.npy}}\n")
+    with pytest.raises(ConfigError, match="data.params.path") as error:
+        load_config(folder / "missing.yaml")
+    assert str((folder / "gone.npy").resolve()) in str(error.value)
+
+    with pytest.raises(ConfigError) as error:  # --set is a command-line path: the current folder's
+        load_config(folder / "c.yaml", ["data.params.path=points.npy"])
+    assert "'points.npy'" in str(error.value)

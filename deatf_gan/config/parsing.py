@@ -178,8 +178,23 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (), i
         raise ConfigError(f"{path}: cannot read the config ({error.strerror or error})") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML ({_yaml_problem(error)})") from None
-    raw = apply_overrides(raw if raw is not None else {}, overrides)
+    raw = _data_path_from_folder(raw if raw is not None else {}, path.parent)
+    raw = apply_overrides(raw, overrides)
     return config_from_dict(raw, import_user_code)
+
+
+def _data_path_from_folder(raw: Any, folder: Path) -> Any:
+    """A relative ``data.params.path`` of the file data source, written in a config file,
+    means the file's folder (the config and its data travel together), not the folder the
+    command runs in. It becomes absolute, so errors name the file looked for and the run
+    directory's saved config finds it from anywhere. A path given with ``--set`` stays
+    relative to the current folder, as any command-line path is."""
+    data = raw.get("data") if isinstance(raw, dict) else None
+    params = data.get("params") if isinstance(data, dict) and data.get("name") == "file" else None
+    if not isinstance(params, dict) or not isinstance(params.get("path"), str) or Path(params["path"]).is_absolute():
+        return raw
+    resolved = str((folder / params["path"]).resolve())
+    return {**raw, "data": {**data, "params": {**params, "path": resolved}}}
 
 
 def save_config(config: Config, path: str | Path) -> None:
