@@ -15,7 +15,15 @@ if _importlib_util.find_spec("tensorflow") is None:  # pragma: no cover - exerci
     )
 
 from deatf_gan.config import Config, config_from_dict, load_config, save_config
-from deatf_gan.errors import ConfigError, DataError, DeatfGanError, GenomeError, IndividualFailed, RunAborted
+from deatf_gan.errors import (
+    ConfigError,
+    DataError,
+    DeatfGanError,
+    GenomeError,
+    IndividualFailed,
+    RunAborted,
+    RunFinished,
+)
 from deatf_gan.evaluation import EvalContext, EvalResult, eval_gan
 from deatf_gan.evolution import EvolutionResult, Hook, Individual, evolve
 from deatf_gan.fitness import FITNESSES
@@ -56,6 +64,7 @@ __all__ = [
     "LayerGene",
     "MLPDescriptor",
     "RunAborted",
+    "RunFinished",
     "SearchSpace",
     "config_from_dict",
     "discriminator_loss",

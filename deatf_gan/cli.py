@@ -12,7 +12,7 @@ from pathlib import Path
 
 from deatf_gan.config import load_config
 from deatf_gan.datasets import load_dataset
-from deatf_gan.errors import ConfigError, DeatfGanError
+from deatf_gan.errors import ConfigError, DeatfGanError, RunFinished
 from deatf_gan.evolution import evolve
 from deatf_gan.fitness import check_fitness_applies
 from deatf_gan.memory import check_memory_fits
@@ -76,7 +76,12 @@ def command_run(args: argparse.Namespace) -> int:
 
 def command_resume(args: argparse.Namespace) -> int:
     hooks = () if args.quiet else (ConsoleReporter(run_directory=args.run_directory),)
-    result = resume_run(args.run_directory, args.generations, hooks=hooks, restart=args.restart)
+    try:
+        result = resume_run(args.run_directory, args.generations, hooks=hooks, restart=args.restart)
+    except RunFinished as finished:  # nothing went wrong: the run is as done as it was asked to be
+        if not args.quiet:
+            print(f"deatf-gan: {finished}")
+        return 0
     return _exit_code(result, Path(args.run_directory))
 
 

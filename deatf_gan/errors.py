@@ -31,5 +31,9 @@ class RunAborted(DeatfGanError):
     """The run cannot go on (bad evaluation function, too many failures)."""
 
 
+class RunFinished(DeatfGanError):
+    """A resumed run has no generation left to run; the message says how to extend it."""
+
+
 class CheckpointError(DeatfGanError):
     """No checkpoint of a run can be read; the message names every file tried."""

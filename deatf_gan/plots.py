@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -178,17 +179,26 @@ def sample_best_generator(run_directory: str | Path, count: int) -> tuple[np.nda
 def plot_run(run_directory: str | Path, out_directory: str | Path | None = None) -> list[Path]:
     """Write ``fitness.png`` and ``samples.png`` for a finished or running run (default into
     ``RUN_DIR/plots``) and return their paths. A missing run directory, logbook or hall of
-    fame raises ConfigError naming the path."""
+    fame raises ConfigError naming the path. A best member without a trained generator (its
+    evaluation returned no weights, as DEATF-signature code does) gets no ``samples.png``,
+    and a warning says so: the fitness plot is drawn all the same."""
     run_directory = Path(run_directory)
     if not run_directory.is_dir():
         raise ConfigError(f"{run_directory}: run directory not found")
     out_directory = Path(out_directory) if out_directory is not None else run_directory / "plots"
     logbook = read_logbook(run_directory / "logbook.csv")
+    run = load_run(run_directory)
+    run.require_hall_of_fame()
+    paths = [plot_fitness(logbook, out_directory / "fitness.png")]
+    best = run.hall_of_fame[0]
+    if not best.has_models:
+        warnings.warn(
+            f"no samples.png: rank 1 of {run_directory} has no trained generator (its evaluation returned no weights)",
+            stacklevel=2,
+        )
+        return paths
     real, generated, dataset = sample_best_generator(run_directory, SAMPLES)
     quality = quality_metrics(dataset.kind, real, generated, dataset.centres, dataset.mode_stddev)
     summary = ", ".join(f"{name} {value:.3g}" for name, value in quality.items())
     title = f"{dataset.name}: best generator vs real data" + (f"\n{summary}" if summary else "")
-    return [
-        plot_fitness(logbook, out_directory / "fitness.png"),
-        plot_samples(real, generated, out_directory / "samples.png", title=title, centres=dataset.centres),
-    ]
+    return [*paths, plot_samples(real, generated, out_directory / "samples.png", title=title, centres=dataset.centres)]

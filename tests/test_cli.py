@@ -214,3 +214,15 @@ def test_a_corrupt_newest_checkpoint_is_one_warning_line(tmp_path, capsys):
     warning = [line for line in err.splitlines() if newest.name in line]
     assert len(warning) == 1 and warning[0].startswith("deatf-gan: warning: ")
     assert "UserWarning" not in err and "warnings.warn" not in err
+
+
+def test_resuming_a_finished_run_says_so_and_how_to_extend_it(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["run", str(quick_config(tmp_path)), "--out", str(run), "--quiet"]) == 0
+    logbook = (run / "logbook.jsonl").read_text()
+    assert main(["resume", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "finished, generation 2 of 2 is done" in out and "--generations N" in out
+    assert "resuming at" not in out and (run / "logbook.jsonl").read_text() == logbook
+    assert main(["resume", str(run), "--generations", "3", "--quiet"]) == 0
+    assert len((run / "logbook.jsonl").read_text().splitlines()) == 4

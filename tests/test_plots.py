@@ -86,3 +86,17 @@ def test_save_image_grid_writes_a_png(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="not a square image"):
         save_image_grid(images[:, :10], tmp_path / "bad.png")
+
+
+def test_a_run_without_trained_models_gets_its_fitness_plot_and_a_warning(tmp_path):
+    """A run whose evaluations return no weights (DEATF-signature code, a plain float) has no
+    generator to sample: the fitness is still plotted, and the missing samples are named."""
+    from deatf_gan.cli import main
+    from tests.conftest import quick_config
+
+    run = tmp_path / "run"
+    assert main(["run", str(quick_config(tmp_path)), "--out", str(run), "--quiet"]) == 0
+    with pytest.warns(UserWarning, match="no samples.png: rank 1 .* has no trained generator"):
+        paths = plot_run(run)
+    assert [p.name for p in paths] == ["fitness.png"]
+    assert_png(paths[0])

@@ -46,6 +46,11 @@ class Member:
         return self._models[name]
 
     @property
+    def has_models(self) -> bool:
+        """Whether the member's trained models were saved (an evaluation may return no weights)."""
+        return all((self.directory / f"{name}.keras").is_file() for name in ("generator", "discriminator"))
+
+    @property
     def generator(self):
         return self._model("generator")
 

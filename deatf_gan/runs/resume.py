@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from deatf_gan.errors import ConfigError
+from deatf_gan.errors import ConfigError, RunFinished
 from deatf_gan.evolution import EvolutionResult, Hook, evolve
 from deatf_gan.runs.checkpoints import load_checkpoint
 from deatf_gan.runs.layout import CHECKPOINTS, LOGBOOK_JSONL, read_lines
@@ -26,7 +26,9 @@ def resume_run(
     ``generations`` raises (or lowers) the total number of generations. The result equals
     that of the same run never interrupted. The directory is locked (:class:`RunLock`)
     while it runs. A run whose logbook has rows but whose checkpoints are gone is refused:
-    it could only start again from generation 0, which ``restart`` asks for.
+    it could only start again from generation 0, which ``restart`` asks for. A run whose
+    checkpoint already holds its last generation raises :class:`RunFinished`, which says how
+    to extend it, rather than pretending to resume.
     """
     run_directory = Path(run_directory)
     config = run_config(run_directory, import_user_code=True)
@@ -41,6 +43,12 @@ def resume_run(
             raise ConfigError(
                 f"{run_directory}: the logbook has {done} generation(s) but {CHECKPOINTS}/ holds no checkpoint;"
                 " resuming would start again from generation 0 (pass --restart to do that)"
+            )
+        total = config.evolution.generations
+        if saved is not None and saved.generation >= total:
+            raise RunFinished(
+                f"{run_directory}: finished, generation {saved.generation} of {total} is done; nothing to resume"
+                f" (to extend it, give a new total: --generations N with N > {saved.generation})"
             )
         directory = RunDirectory(run_directory, resuming=True)
         return evolve(config, map_fn=map_fn, hooks=(directory, *hooks), cache=directory.cache, resume=saved)
