@@ -14,7 +14,7 @@ from deatf_gan.config import load_config
 from deatf_gan.datasets import load_dataset
 from deatf_gan.errors import ConfigError, DeatfGanError, RunFinished
 from deatf_gan.evolution import evolve
-from deatf_gan.fitness import check_fitness_applies
+from deatf_gan.fitness import check_fitness_applies, describe_fitness
 from deatf_gan.memory import check_memory_fits
 from deatf_gan.metrics import METRIC_NAMES
 from deatf_gan.reporting import ConsoleReporter
@@ -133,6 +133,14 @@ def _cell(value) -> str:
     return "-" if value is None else str(value)
 
 
+def _fitness_header(run) -> str:
+    """What the fitness column's number is, and the value to read it against if it has one."""
+    evaluation = run.config.evaluation
+    measure = describe_fitness(evaluation.fitness_names, evaluation.function, evaluation.objective_weights[0])
+    reference = f" ({measure.reference[1]})" if measure.reference else ""
+    return f"fitness = {measure}{reference}"
+
+
 def command_inspect(args: argparse.Namespace) -> int:
     run = load_run(args.run_directory)
     run.require_hall_of_fame()
@@ -142,6 +150,7 @@ def command_inspect(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(record, indent=2))
             return 0
+        print(_fitness_header(run) + "\n")
         for key, value in member.metrics.items():
             print(f"{key:>28}  {_cell(value)}")
         parents = member.metrics["parents"] or "(none: initial population)"
@@ -155,6 +164,7 @@ def command_inspect(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     quality = [key for key in QUALITY_COLUMNS if key in rows[0]]
+    print(_fitness_header(run) + "\n")
     headers = [
         "rank",
         "fitness",

@@ -9,6 +9,7 @@ module does not import TensorFlow: the measures load what they need when called.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -174,6 +175,51 @@ for _fitness in (
     QualityFitness("class_coverage_tvd", "digits", "class_coverage_tvd"),
 ):
     FITNESSES.register(_fitness.name, _fitness)
+
+
+# What each built-in measure's number means, for axis labels and table headers: a newcomer
+# reading "fitness 0.685" needs the formula and its unit, not the registry name alone.
+MEANINGS = {
+    "judged_generator_loss": "-mean log D_J(G(z)) against an independent judge, in nats",
+    "generator_loss": "-mean log D(G(z)) against the pair's own discriminator, in nats",
+    "precision_recall": "(1 - precision) + (1 - recall), 0 to 2",
+    "wasserstein_1d": "Wasserstein-1 distance to the real data, in data units",
+    "reverse_kl": "KL(generated mode histogram || uniform), in nats",
+    "modes_missed": "modes with no high-quality sample",
+    "low_quality_share": "share of samples far from every mode",
+    "frechet_distance": "Frechet distance in the digits classifier's features",
+    "class_coverage_tvd": "total variation of the predicted class frequencies, 0 to 1",
+}
+
+# A judge that cannot tell generated from real samples says D_J = 1/2 to both: -log 1/2 = ln 2.
+JUDGE_FOOLED = (math.log(2.0), "ln 2 = 0.693: the judge cannot tell fake from real")
+
+
+@dataclass(frozen=True)
+class FitnessMeaning:
+    """What a run's first objective (the one logbooks and plots follow) measures."""
+
+    name: str  # the measure's registered name, or a custom evaluation's module:function
+    meaning: str  # what the number is, with its unit
+    minimised: bool
+    reference: tuple[float, str] | None = None  # a value to read it against, and what it means
+
+    @property
+    def explained(self) -> str:
+        return f"{self.meaning}; {'lower' if self.minimised else 'higher'} is better"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.explained}"
+
+
+def describe_fitness(names: tuple[str, ...], function: str | None, weight: float) -> FitnessMeaning:
+    """The meaning of the first objective of ``evaluation.fitness`` (``names``), or of a custom
+    ``evaluation.function``'s first value; ``weight`` < 0 minimises it."""
+    if function is not None:
+        return FitnessMeaning(function, "its first value, in its own units", weight < 0)
+    name = names[0]
+    reference = JUDGE_FOOLED if name == "judged_generator_loss" else None
+    return FitnessMeaning(name, MEANINGS.get(name, "a measure of your own"), weight < 0, reference)
 
 
 def fitness_functions(fitness) -> tuple[Callable, ...]:

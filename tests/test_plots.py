@@ -100,3 +100,36 @@ def test_a_run_without_trained_models_gets_its_fitness_plot_and_a_warning(tmp_pa
         paths = plot_run(run)
     assert [p.name for p in paths] == ["fitness.png"]
     assert_png(paths[0])
+
+
+def test_the_plot_shows_the_samples_and_quality_that_metrics_json_holds(finished_run):
+    """The samples drawn are the held-out draw the best member was scored on, so the quality
+    measured on them again is its metrics.json's (up to the saved model's float rounding)."""
+    from deatf_gan.metrics import quality_metrics
+    from deatf_gan.plots import scored_quality, scored_samples
+    from deatf_gan.runs import load_run
+
+    run = load_run(finished_run)
+    best = run.hall_of_fame[0]
+    real, generated, dataset = scored_samples(run, best)
+    assert len(generated) == run.config.training.eval_samples
+    again = quality_metrics(dataset.kind, real, generated, dataset.centres, dataset.mode_stddev)
+    for name, value in again.items():
+        assert value == pytest.approx(best.metrics[name], rel=1e-3, abs=1e-6), name
+    assert scored_quality(best, dataset, real, generated) == {name: best.metrics[name] for name in again}
+
+
+def test_the_fitness_axis_names_the_measure_and_the_judged_loss_has_its_ln2_line():
+    from deatf_gan.fitness import JUDGE_FOOLED, describe_fitness
+    from deatf_gan.plots import fitness_figure
+
+    logbook = {name: np.array([0.9, 0.8]) for name in ("min", "mean", "max", "best")}
+    logbook["gen"] = np.array([0, 1])
+    judged = fitness_figure(logbook, describe_fitness(("judged_generator_loss",), None, -1.0)).axes[0]
+    w1 = fitness_figure(logbook, describe_fitness(("wasserstein_1d",), None, -1.0)).axes[0]
+    assert judged.get_ylabel() == "judged_generator_loss" and "in nats; lower is better" in judged.get_title()
+    labels = [text.get_text() for text in judged.get_legend().get_texts()]
+    assert JUDGE_FOOLED[1] in labels and "cannot tell fake from real" in JUDGE_FOOLED[1]
+    assert any(np.allclose(line.get_ydata(), np.log(2)) for line in judged.get_lines())
+    assert w1.get_ylabel() == "wasserstein_1d" and "data units" in w1.get_title()
+    assert not any(np.allclose(line.get_ydata(), np.log(2)) for line in w1.get_lines())
