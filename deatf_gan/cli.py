@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -251,7 +252,19 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
     print(f"deatf-gan: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
+def _quiet_tensorflow_start_up() -> None:
+    """TensorFlow's C++ start-up lines (absl's "All log messages before InitializeLog", oneDNN,
+    CPU features, XLA service) say nothing a user of this command can act on, and its loader
+    of XLA's disk cache logs an ERROR line per function that means nothing (as in the workers,
+    ``executors.configure_worker``); failures still raise. A level the user set is kept."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command; ``argv`` None reads the command line, and only then is the process's
+    environment set up for TensorFlow (a Python caller keeps its own)."""
+    if argv is None:
+        _quiet_tensorflow_start_up()
     args = _parser().parse_args(argv)
     with warnings.catch_warnings():  # restores the caller's showwarning on the way out
         warnings.showwarning = _warning_line

@@ -12,6 +12,7 @@ import pytest
 from deatf_gan.cli import main
 from tests.conftest import quick_config
 
+ROOT = Path(__file__).resolve().parent.parent
 BAD = sorted((Path(__file__).parent / "bad_configs").glob("*.yaml"))
 
 
@@ -226,3 +227,37 @@ def test_resuming_a_finished_run_says_so_and_how_to_extend_it(tmp_path, capsys):
     assert "resuming at" not in out and (run / "logbook.jsonl").read_text() == logbook
     assert main(["resume", str(run), "--generations", "3", "--quiet"]) == 0
     assert len((run / "logbook.jsonl").read_text().splitlines()) == 4
+
+
+TENSORFLOW_START_UP = ("absl::InitializeLog", "oneDNN", "cpu_feature_guard", "XLA service")
+
+
+def test_commands_that_load_tensorflow_print_none_of_its_start_up_lines(tmp_path):
+    """``run``, ``resume``, ``plot`` and ``sample`` train or load models in this process (a
+    serial run), where TensorFlow would log its start-up; a level the user sets is kept."""
+    import yaml
+
+    from tests.conftest import TINY_RUN
+
+    config, run = tmp_path / "tiny.yaml", tmp_path / "run"
+    config.write_text(yaml.safe_dump(TINY_RUN))
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
+    def command(*args, env=environment) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "deatf_gan", *args], capture_output=True, text=True, env=env, cwd=ROOT
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    for args in (
+        ("run", str(config), "--out", str(run), "--quiet"),
+        ("resume", str(run), "--generations", "2", "--quiet"),
+        ("plot", str(run)),
+        ("sample", str(run), "-n", "5", "-o", str(tmp_path / "s.csv")),
+    ):
+        stderr = command(*args)
+        assert not [line for line in stderr.splitlines() if any(s in line for s in TENSORFLOW_START_UP)], args
+    chatty = command("sample", str(run), "-n", "5", "-o", str(tmp_path / "s.npy"), env={**environment,
+                     "TF_CPP_MIN_LOG_LEVEL": "0"})  # fmt: skip
+    assert any(s in chatty for s in TENSORFLOW_START_UP)
