@@ -39,12 +39,13 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import get_context, parent_process
+from multiprocessing import current_process, parent_process
+from multiprocessing.context import SpawnContext, SpawnProcess
 
 import cloudpickle
 
 from deatf_gan.config import ExecutorConfig
-from deatf_gan.errors import ConfigError
+from deatf_gan.errors import ConfigError, RunAborted
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,11 @@ class TimedOut:
 
 
 TIMED_OUT_EXIT = 124  # a worker that ends itself at its time limit exits with this code (as timeout(1) does)
+UNGUARDED_MAIN_EXIT = 86  # a worker whose start re-ran a script's unguarded run exits with this code
+UNGUARDED_MAIN = (
+    "the worker processes could not start: they start with 'spawn', which imports your script again in each"
+    ' worker, and your script starts the run on import; put the code that runs it under if __name__ == "__main__":'
+)
 
 
 # --- worker processes: set-up on start, exit with the driver -------------------------------
@@ -280,6 +286,54 @@ class _WorkerExecutor(Executor):
         return [WorkerDied(deaths) for _ in chunk]
 
 
+NO_MAIN_FILE = (
+    "the worker processes cannot start: they start with 'spawn', which imports the main script again in each"
+    ' worker from its file, and {file} is none; save the code as a script (under if __name__ == "__main__":)'
+    " or use executor.kind: serial"
+)
+
+
+def _main_file_missing() -> str | None:
+    """The ``__file__`` of a ``__main__`` that spawned workers would fail to import (code piped
+    to ``python -`` is ``<stdin>``), else None. A module run with ``-m``, ``-c`` code and
+    notebooks have no such file to import, and spawn does not try."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or getattr(main, "__spec__", None) is not None or os.path.exists(path):
+        return None
+    return path
+
+
+def _starting_a_worker() -> bool:
+    """Whether this process is a spawned worker still importing its parent's ``__main__``
+    (the ``_inheriting`` flag multiprocessing itself checks before it refuses to start a
+    process, with a traceback per worker and per retry; ``parent_process()`` is not yet set
+    at that point)."""
+    return bool(getattr(current_process(), "_inheriting", False))
+
+
+class _WatchedSpawnContext(SpawnContext):
+    """The spawn start method, keeping the processes it starts so that a broken pool can
+    tell a script without a ``__main__`` guard (:data:`UNGUARDED_MAIN_EXIT`) from a death."""
+
+    def __init__(self):
+        super().__init__()
+        self.processes: list[SpawnProcess] = []
+
+    def Process(self, *args, **kwargs) -> SpawnProcess:  # noqa: N802 - the name multiprocessing calls
+        process = SpawnProcess(*args, **kwargs)
+        self.processes.append(process)
+        return process
+
+    def unguarded_main(self) -> bool:
+        """Asked of a broken pool, whose workers are all ending (it terminates them): a dead
+        worker's exit code can lag its pipe's closing, so each is waited for, briefly."""
+        for process in self.processes:
+            if process.pid is not None:
+                process.join(timeout=5)
+        return any(process.exitcode == UNGUARDED_MAIN_EXIT for process in self.processes)
+
+
 class ProcessExecutor(_WorkerExecutor):
     """Local worker processes (``spawn``, one TensorFlow thread each) via ``concurrent.futures``.
 
@@ -293,14 +347,26 @@ class ProcessExecutor(_WorkerExecutor):
     """
 
     _pool: ProcessPoolExecutor | None = None
+    _context: _WatchedSpawnContext | None = None
 
     @property
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=get_context("spawn"), initializer=_start_pool_worker
-            )
+            if _starting_a_worker():  # a script without a __main__ guard, imported again in a worker
+                raise SystemExit(UNGUARDED_MAIN_EXIT)
+            missing = _main_file_missing()
+            if missing is not None:
+                raise RunAborted(NO_MAIN_FILE.format(file=missing))
+            self._context = _WatchedSpawnContext()
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_start_pool_worker)
         return self._pool
+
+    def _broken(self) -> None:
+        """A worker died: abort the run in one line when it was a worker that could not start
+        for want of a ``__main__`` guard (every worker would die the same way), else go on."""
+        if self._context is not None and self._context.unguarded_main():
+            self.close()
+            raise RunAborted(UNGUARDED_MAIN)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -310,7 +376,12 @@ class ProcessExecutor(_WorkerExecutor):
     def start(self) -> None:
         started: set[int] = set()
         for _ in range(10):  # the pool spawns a worker per submit while none is idle
-            started.update([future.result() for future in [self.pool.submit(_ready) for _ in range(self.workers)]])
+            futures = [self.pool.submit(_ready) for _ in range(self.workers)]
+            try:
+                started.update([future.result() for future in futures])
+            except BrokenProcessPool:
+                self._broken()
+                raise
             if len(started) >= self.workers:
                 return
 
@@ -322,7 +393,11 @@ class ProcessExecutor(_WorkerExecutor):
         started: dict = {}  # future -> when it was submitted (at most ``workers`` run: submitted is running)
 
         def submit(index: int) -> None:
-            future = self.pool.submit(run_chunk, payload, chunks[index], self._chunk_limit(chunks[index]))
+            try:
+                future = self.pool.submit(run_chunk, payload, chunks[index], self._chunk_limit(chunks[index]))
+            except BrokenProcessPool:  # broke between two submits: say why if it is the guard
+                self._broken()
+                raise
             running[future], started[future] = index, time.monotonic()
 
         try:
@@ -337,6 +412,7 @@ class ProcessExecutor(_WorkerExecutor):
                     for future in done:
                         yield running.pop(future), future.result()  # an error that aborts the run propagates
                     continue
+                self._broken()
                 self.close()  # a worker died: the broken pool settles every future it held
                 in_flight = [(index, future, started[future]) for future, index in running.items()]
                 running.clear()

@@ -39,5 +39,5 @@ def main(generations: int = 2, steps: int = 600) -> deatf_gan.EvolutionResult:
     return result
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # worker processes import this file again (spawn): only the parent runs
     main()

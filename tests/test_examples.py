@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 
 
 @pytest.mark.slow
@@ -47,3 +48,29 @@ def test_custom_evaluation_example_config_runs(tmp_path, monkeypatch):
     assert best.sample(10).shape == (10, 1)  # weights were handed back, so models were exported
     failures = [json.loads(line) for line in (out / "failures.jsonl").read_text().splitlines()]
     assert failures and all("parameters (limit 3000)" in failure["reason"] for failure in failures)
+
+
+def _unguarded_calls(source: str) -> list[str]:
+    """Calls made at module level outside ``if __name__ == "__main__":`` (decorators and
+    definitions aside): what spawned worker processes would run again on import."""
+    import ast
+
+    calls = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test):
+            continue
+        if isinstance(node, (ast.Expr, ast.Assign)) and isinstance(node.value, ast.Call):
+            calls.append(ast.unparse(node.value))
+    return calls
+
+
+def test_the_readme_api_snippets_and_the_example_scripts_run_under_a_main_guard():
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    snippets = [block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "evolve(" in block]
+    assert snippets
+    scripts = [path.read_text() for path in sorted(EXAMPLES.glob("*.py"))]
+    for source in [*snippets, *scripts]:
+        assert _unguarded_calls(source) == [], source[:200]
+    assert _unguarded_calls("import deatf_gan\nresult = deatf_gan.evolve(config)\n") == ["deatf_gan.evolve(config)"]

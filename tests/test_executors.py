@@ -227,3 +227,53 @@ def test_the_readme_recipe_on_dask_scheduler_and_worker_commands_gives_the_seria
     first_generation = serial_run["evaluated"][: TINY_RUN["evolution"]["population"]]
     best_two = sorted(first_generation, key=lambda member: member[1])[:2]
     assert [(rank["id"], tuple(rank["fitness"])) for rank in ranks] == best_two
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = """
+import deatf_gan
+
+config = deatf_gan.config_from_dict({config!r})
+{run}
+"""
+
+
+def _script(run: str) -> str:
+    raw = copy.deepcopy(TINY_RUN)
+    raw["executor"] = {"kind": "processes", "workers": 2}
+    raw["evaluation"] = {"function": "tests.evaluations:units_score"}  # the workers, not training, under test
+    return SCRIPT.format(config=raw, run=run)
+
+
+def _python(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, *args], input=stdin, capture_output=True, text=True, cwd=ROOT, env=env)
+
+
+def test_a_script_without_a_main_guard_is_told_so_in_one_line_not_a_traceback_per_worker(tmp_path):
+    """Spawned workers import the script again; without the guard each would start the run
+    itself and die with multiprocessing's RuntimeError, once per worker and per retry."""
+    unguarded = tmp_path / "unguarded.py"
+    unguarded.write_text(_script('print("best", deatf_gan.evolve(config).hall_of_fame[0].fitness.values)'))
+    done = _python(str(unguarded))
+    assert done.returncode != 0 and "best" not in done.stdout
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("deatf_gan.errors.RunAborted: ") and 'if __name__ == "__main__":' in last
+    assert "RuntimeError" not in done.stderr and len(done.stderr.splitlines()) < 40
+
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text(
+        _script(
+            'if __name__ == "__main__":\n    print("best", deatf_gan.evolve(config).hall_of_fame[0].fitness.values)'
+        )
+    )
+    done = _python(str(guarded))
+    assert done.returncode == 0, done.stderr
+    assert "best" in done.stdout
+
+
+def test_code_piped_to_python_is_told_that_workers_need_a_script_file():
+    done = _python("-", stdin=_script('if __name__ == "__main__":\n    deatf_gan.evolve(config)'))
+    assert done.returncode != 0 and len(done.stderr.splitlines()) < 40
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("deatf_gan.errors.RunAborted: ") and "<stdin>" in last and "executor.kind: serial" in last
