@@ -98,9 +98,10 @@ def _exit_code(result, out: Path) -> int:
     return NOTHING_PRODUCED
 
 
-def _member_row(member) -> dict:
+def _member_row(run, member) -> dict:
     """The table's columns, then the quality metrics the member's dataset kind has."""
     row = {key: member.metrics.get(key) for key in INSPECT_COLUMNS}
+    row["population"] = run.standing(member)
     row.update({key: member.metrics[key] for key in QUALITY_COLUMNS if key in member.metrics})
     return row
 
@@ -157,18 +158,25 @@ def command_inspect(args: argparse.Namespace) -> int:
         parents = member.metrics["parents"] or "(none: initial population)"
         operators = member.metrics["operators"] or "(sampling)"
         print(f"{'lineage':>28}  born in generation {member.metrics['born']} from parents {parents} by {operators}")
+        standing = run.standing(member)
+        if standing is not None:
+            generation = run.population["generation"]
+            where = {"elite": "elite (sure to survive) in", "member": "a member of", "gone": "not in"}[standing]
+            print(f"{'population':>28}  {where} generation {generation}'s population")
         print("\ngenome:")
         print(member.genome.to_json())
         return 0
-    rows = [_member_row(member) for member in run.hall_of_fame]
+    rows = [_member_row(run, member) for member in run.hall_of_fame]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     quality = [key for key in QUALITY_COLUMNS if key in rows[0]]
-    print(_fitness_header(run) + "\n")
+    print(_fitness_header(run))
+    print("population: elite (among the evolution.elitism fittest, sure to survive), member, or gone\n")
     headers = [
         "rank",
         "fitness",
+        "population",
         "steps",
         "L_G",
         "L_D",
@@ -181,7 +189,8 @@ def command_inspect(args: argparse.Namespace) -> int:
         "lr D",
     ]
     headers += quality
-    table = [headers] + [[_cell(row.get(key)) for key in [*INSPECT_COLUMNS[:12], *quality]] for row in rows]
+    keys = [*INSPECT_COLUMNS[:2], "population", *INSPECT_COLUMNS[2:12], *quality]
+    table = [headers] + [[_cell(row.get(key)) for key in keys] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(headers))]
     for line in table:
         print("  ".join(cell.rjust(width) for cell, width in zip(line, widths)))

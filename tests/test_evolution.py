@@ -103,6 +103,47 @@ def test_mu_plus_lambda_with_best_selection_never_gets_worse():
     assert minima[-1] < minima[0]
 
 
+@pytest.mark.parametrize("algorithm", ["mu_plus_lambda", "mu_comma_lambda", "simple"])
+def test_elitism_keeps_the_best_ever_in_the_population_where_tournaments_alone_lose_it(algorithm):
+    """With the default ``evolution.elitism: 1`` the population's best is the best ever in
+    every generation; with 0, this seed's selection drops it in some generation."""
+    settings = dict(algorithm=algorithm, generations=6, population=4, offspring=6)
+
+    def min_and_best(elitism: int) -> list[tuple[float, float]]:
+        result = evolve(_config(**settings, elitism=elitism), evaluate=_noisy_units)
+        assert len(result.population) == 4
+        return [(row["min"], row["best"]) for row in result.logbook]
+
+    assert all(low == best for low, best in min_and_best(1))
+    assert any(low > best for low, best in min_and_best(0))
+
+
+def _noisy_units(genome, context) -> float:
+    """Fewer units is better, and the seed's noise makes equal genomes differ."""
+    return _cheap(genome, context) + float(np.random.default_rng(context.seed).random())
+
+
+def test_elite_members_are_marked_in_the_run_directory_and_inspect(tmp_path, capsys):
+    from deatf_gan.cli import main
+    from deatf_gan.runs import load_run
+    from tests.conftest import quick_config
+
+    run = tmp_path / "run"
+    assert main(["run", str(quick_config(tmp_path)), "--out", str(run), "--quiet", "--set", "evolution.elitism=2"]) == 0
+    record = json.loads((run / "population.json").read_text())
+    assert record["generation"] == 2 and record["elitism"] == 2 and len(record["members"]) == 3
+    by_fitness = sorted(record["members"], key=lambda member: member["fitness"])
+    assert [member["elite"] for member in by_fitness] == [True, True, False]
+    best = load_run(run).hall_of_fame[0]
+    assert load_run(run).standing(best) == "elite"
+    capsys.readouterr()
+    assert main(["inspect", str(run)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.split()[:1] == ["1"])
+    assert row.split()[2] == "elite"
+    assert main(["inspect", str(run), "--rank", "1"]) == 0
+    assert "elite (sure to survive) in generation 2's population" in capsys.readouterr().out
+
+
 def test_failing_individuals_are_recorded_and_the_run_goes_on():
     calls = []
 

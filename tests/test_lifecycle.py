@@ -84,6 +84,7 @@ def test_consecutive_failure_abort_on_the_command_line_keeps_the_failures(tmp_pa
 
 def test_individual_failed_reason_reaches_failures_jsonl(tmp_path):
     raw = _raw(function="tests.evaluations:refuses_big_generators", max_consecutive_failures=1000)
+    raw["search_space"]["generator"]["min_layers"] = 2  # 8 to 16 units: some refused, some not
     assert main(["run", str(_write(tmp_path, raw)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     failures = [json.loads(line) for line in (tmp_path / "run" / "failures.jsonl").read_text().splitlines()]
     assert failures and all(f["reason"] == "generator too large for this budget" for f in failures)
@@ -234,11 +235,12 @@ def test_inspect_table_json_and_rank(finished_run, capsys):
     table = capsys.readouterr().out
     assert "fitness" in table and "rank 1: generator" in table and ("→" in table or " relu" in table)
     # first what the fitness number is (TINY_RUN scores with generator_loss), then the table
-    meaning, blank, header = table.splitlines()[:3]
+    meaning, legend, blank, header = table.splitlines()[:4]
     assert meaning == (
         "fitness = generator_loss: -mean log D(G(z)) against the pair's own discriminator, in nats; lower is better"
     )
-    assert blank == "" and "wasserstein_1d" in header and "steps" in header  # the quality metrics of 1-D data
+    assert legend.startswith("population: elite") and blank == ""
+    assert "wasserstein_1d" in header and "steps" in header and "population" in header  # 1-D data's quality metrics
     assert main(["inspect", str(finished_run), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["rank"] for row in rows] == [1, 2]

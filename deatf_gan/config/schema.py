@@ -159,7 +159,9 @@ class EvolutionConfig:
 
     ``inherit_weights``: a child starts from its parents' trained weights and trains
     ``training.steps`` more (Lamarckian inheritance, ``deatf_gan.inheritance``); off, every
-    individual trains from fresh weights.
+    individual trains from fresh weights. ``elitism``: the k fittest of parents and offspring
+    always survive into the next population, so tournament selection cannot lose the best
+    (0: selection alone decides; NSGA-II keeps its non-dominated front itself and ignores it).
     """
 
     algorithm: Literal["mu_plus_lambda", "mu_comma_lambda", "simple"] = "mu_plus_lambda"
@@ -173,6 +175,7 @@ class EvolutionConfig:
     mutations: tuple[str, ...] | None = None  # None: every registered mutation
     crossovers: tuple[str, ...] | None = None  # None: every registered crossover
     inherit_weights: bool = True
+    elitism: int = 1
     train_on: TrainOnConfig = TrainOnConfig()
 
     @property

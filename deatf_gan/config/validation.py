@@ -172,6 +172,12 @@ def validate_config(config: Config, import_user_code: bool = True) -> None:
         "must be >= 1",
         evolution.selection.tournament_size,
     )
+    require(
+        0 <= evolution.elitism <= evolution.population,
+        "evolution.elitism",
+        f"must be in [0, population ({evolution.population})]",
+        evolution.elitism,
+    )
     require(evolution.hall_of_fame >= 1, "evolution.hall_of_fame", "must be >= 1", evolution.hall_of_fame)
     train_on = evolution.train_on
     require(train_on.rounds >= 0, "evolution.train_on.rounds", "must be >= 0", train_on.rounds)

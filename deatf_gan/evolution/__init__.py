@@ -11,6 +11,7 @@ variation, selection, and ``map`` over evaluation jobs, so parallelism is swappi
 from deatf_gan.evolution.loop import (
     SELECTIONS,
     check_operator_names,
+    elite_of,
     evolve,
     individual_seed,
     select_best,
@@ -43,6 +44,7 @@ __all__ = [
     "Individual",
     "ResumeState",
     "check_operator_names",
+    "elite_of",
     "evolve",
     "individual_seed",
     "same_genome",

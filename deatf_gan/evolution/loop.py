@@ -15,7 +15,7 @@ import numpy as np
 from deap import tools
 
 from deatf_gan import xla_cache
-from deatf_gan.config import CHECKS, Config, validate_names
+from deatf_gan.config import CHECKS, Config, EvolutionConfig, validate_names
 from deatf_gan.datasets import Dataset, load_dataset
 from deatf_gan.errors import GenomeError, RunAborted
 from deatf_gan.evaluation import EvalContext, EvalResult, Job
@@ -79,6 +79,16 @@ def check_operator_names(config: Config) -> None:
 
 
 # --- the loop ---------------------------------------------------------------------------------
+
+
+def elite_of(individuals: Sequence[Individual], evolution: EvolutionConfig) -> list[Individual]:
+    """The ``evolution.elitism`` fittest scored individuals, fittest first (none under NSGA-II,
+    whose selection keeps the non-dominated front itself). Of a population, they are the
+    members sure to survive into the next one."""
+    if evolution.elitism == 0 or evolution.selection.method == "nsga2":
+        return []
+    scored = [ind for ind in individuals if not ind.failed]
+    return sorted(scored, key=lambda ind: ind.fitness, reverse=True)[: evolution.elitism]
 
 
 def individual_seed(run_seed: int, individual_id: int) -> int:
@@ -285,16 +295,26 @@ class _Evolution:
     def next_population(
         self, population: list[Individual], generation: int
     ) -> tuple[list[Individual], list[Individual]]:
+        """The survivors: the elite (``evolution.elitism``, the fittest of parents and
+        offspring), then the selection's choice from the rest of the pool; for the simple GA
+        the offspring without as many of its least fit as there are elite from outside it."""
         evo = self.config.evolution
         if generation > evo.generations:
             return self.train_on(population, generation)
-        if evo.algorithm == "simple":
-            offspring = self.vary_and(population, generation)
-            return offspring, self.evaluate_invalid(offspring, generation)
-        offspring = self.vary_or(population, generation)
+        variation = self.vary_and if evo.algorithm == "simple" else self.vary_or
+        offspring = variation(population, generation)
         evaluated = self.evaluate_invalid(offspring, generation)
+        elite = elite_of(population + offspring, evo)
+        chosen = {id(ind) for ind in elite}
+        if evo.algorithm == "simple":
+            rest = [ind for ind in offspring if id(ind) not in chosen]
+            dropped = {
+                id(ind) for ind in sorted(rest, key=lambda ind: ind.fitness)[: len(elite) + len(rest) - evo.population]
+            }
+            return elite + [ind for ind in rest if id(ind) not in dropped], evaluated
         pool = population + offspring if evo.algorithm == "mu_plus_lambda" else offspring
-        return self.select(pool, evo.population, self.rng), evaluated
+        rest = [ind for ind in pool if id(ind) not in chosen]
+        return elite + self.select(rest, evo.population - len(elite), self.rng), evaluated
 
     def train_on(self, population: list[Individual], generation: int) -> tuple[list[Individual], list[Individual]]:
         """A train-on round (``evolution.train_on``): copies of the population's best train on

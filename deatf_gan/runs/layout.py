@@ -5,6 +5,7 @@ Layout::
     RUN_DIR/config.yaml            the resolved config (loads back equal)
     RUN_DIR/logbook.csv, .jsonl    one row per generation
     RUN_DIR/failures.jsonl         one line per failed individual, with the reason
+    RUN_DIR/population.json        the current population: ids, fitnesses, which are elite
     RUN_DIR/hall_of_fame/rank_N/   genome.json, generator.keras, discriminator.keras, metrics.json
     RUN_DIR/checkpoints/           the last few generations' complete state (JSON + arrays)
     RUN_DIR/cache/                 evaluations finished in the generation in progress
@@ -20,6 +21,7 @@ CONFIG = "config.yaml"
 LOGBOOK_CSV = "logbook.csv"
 LOGBOOK_JSONL = "logbook.jsonl"
 FAILURES = "failures.jsonl"
+POPULATION = "population.json"
 HALL_OF_FAME = "hall_of_fame"
 CHECKPOINTS = "checkpoints"
 CACHE = "cache"

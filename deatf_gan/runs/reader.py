@@ -10,7 +10,7 @@ from pathlib import Path
 from deatf_gan.config import Config, load_config
 from deatf_gan.errors import ConfigError
 from deatf_gan.genome import GANGenome
-from deatf_gan.runs.layout import CONFIG, FAILURES, HALL_OF_FAME, LOGBOOK_JSONL, read_lines
+from deatf_gan.runs.layout import CONFIG, FAILURES, HALL_OF_FAME, LOGBOOK_JSONL, POPULATION, read_lines
 
 
 def load_keras_model(path: Path):
@@ -79,6 +79,17 @@ class Run:
     logbook: list[dict]
     hall_of_fame: list[Member]
     failures: list[dict]
+    population: dict | None = None  # population.json: generation, elitism, members (id, fitness, elite)
+
+    def standing(self, member: Member) -> str | None:
+        """``elite`` (sure to survive into the next population), ``member`` of the current
+        population, or ``gone``; None for a run directory written without population.json."""
+        if self.population is None:
+            return None
+        for entry in self.population["members"]:
+            if entry["id"] == member.metrics.get("id"):
+                return "elite" if entry["elite"] else "member"
+        return "gone"
 
     def require_hall_of_fame(self) -> None:
         """Raise a ConfigError saying truly why a run has no hall of fame: its first generation
@@ -132,4 +143,7 @@ def load_run(run_directory: str | Path) -> Run:
         logbook=[json.loads(line) for line in read_lines(run_directory / LOGBOOK_JSONL)],
         hall_of_fame=[Member(path, config.training.latent_stddev) for path in ranks],
         failures=[json.loads(line) for line in read_lines(run_directory / FAILURES)],
+        population=json.loads((run_directory / POPULATION).read_text())
+        if (run_directory / POPULATION).is_file()
+        else None,
     )

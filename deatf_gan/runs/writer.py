@@ -20,7 +20,7 @@ from deatf_gan.atomic import write_atomic
 from deatf_gan.config import save_config
 from deatf_gan.errors import ConfigError
 from deatf_gan.evaluation import EvalResult
-from deatf_gan.evolution import EvaluationCache, GenerationState, Hook, Individual
+from deatf_gan.evolution import EvaluationCache, GenerationState, Hook, Individual, elite_of
 from deatf_gan.genome import ROLES, GANGenome
 from deatf_gan.runs.archive import Arrays, decode_result, encode_result, read_archive, write_archive
 from deatf_gan.runs.checkpoints import write_checkpoint
@@ -32,6 +32,7 @@ from deatf_gan.runs.layout import (
     LOCK,
     LOGBOOK_CSV,
     LOGBOOK_JSONL,
+    POPULATION,
     json_number,
     read_lines,
 )
@@ -160,6 +161,7 @@ class RunDirectory(Hook):
     def on_generation(self, state: GenerationState) -> None:
         self._write_failures(state)
         self._write_logbook(state)
+        self._write_population(state)
         ids = [member.id for member in state.hall_of_fame]
         if ids != self._exported_ids:
             self._export_hall_of_fame(state)
@@ -179,6 +181,16 @@ class RunDirectory(Hook):
                         "genome": individual.genome.to_dict(),
                     }
                     stream.write(json.dumps(record) + "\n")
+
+    def _write_population(self, state: GenerationState) -> None:
+        """Who is in the population now, and which members are elite (sure to survive)."""
+        elite = {ind.id for ind in elite_of(state.population, state.config.evolution)}
+        members = [
+            {"id": ind.id, "fitness": [json_number(v) for v in ind.fitness.values], "elite": ind.id in elite}
+            for ind in state.population
+        ]
+        record = {"generation": state.generation, "elitism": state.config.evolution.elitism, "members": members}
+        write_atomic(self.path / POPULATION, json.dumps(record, indent=1))
 
     def _write_logbook(self, state: GenerationState) -> None:
         rows = [{k: json_number(v) for k, v in row.items()} for row in state.logbook]
