@@ -232,6 +232,7 @@ def test_resuming_a_finished_run_says_so_and_how_to_extend_it(tmp_path, capsys):
 TENSORFLOW_START_UP = ("absl::InitializeLog", "oneDNN", "cpu_feature_guard", "XLA service")
 
 
+@pytest.mark.slow
 def test_commands_that_load_tensorflow_print_none_of_its_start_up_lines(tmp_path):
     """``run``, ``resume``, ``plot`` and ``sample`` train or load models in this process (a
     serial run), where TensorFlow would log its start-up; a level the user sets is kept."""
