@@ -230,6 +230,12 @@ def test_train_on_rounds_continue_the_best_and_the_hall_of_fame_keeps_the_best_p
         _config(train_on=train_on, inherit_weights=False)
 
 
+def test_train_on_rounds_of_a_run_in_which_everything_failed_do_nothing():
+    config = _config(generations=1, train_on={"rounds": 2, "children": 1, "steps": 10})
+    result = evolve(config, evaluate=lambda genome, context: math.nan)
+    assert len(result.hall_of_fame) == 0 and [row["evaluated"] for row in result.logbook] == [3, 3, 0, 0]
+
+
 def test_a_genome_evaluated_again_with_a_better_fitness_replaces_its_hall_of_fame_entry():
     """Noisy fitness: one genome scored once per seed. Rank 1 is the best individual ever
     evaluated, and the logbook's best agrees with it every generation."""

@@ -321,14 +321,17 @@ class _Evolution:
         from its weights, each with its own seed, and become the population, so the next round
         goes on from the best of them. A round whose children all failed leaves it as it was."""
         settings = self.config.evolution.train_on
-        best = max((ind for ind in population if not ind.failed), key=lambda ind: ind.fitness)
+        trained = [ind for ind in population if not ind.failed and ind.result.weights is not None]
+        if not trained:  # nothing to train on (every individual failed): the round has nothing to do
+            return population, []
+        best = max(trained, key=lambda ind: ind.fitness)
         children = [
             self.new_individual(best.genome, generation, (best,), ("train_on",)) for _ in range(settings.children)
         ]
         context = replace(self.context, steps=settings.steps or self.context.steps)
         evaluated = self.evaluate_invalid(children, generation, context)
-        trained = sorted((child for child in children if not child.failed), key=lambda ind: ind.fitness, reverse=True)
-        return (trained or population), evaluated
+        successful = [child for child in children if not child.failed]
+        return sorted(successful, key=lambda ind: ind.fitness, reverse=True) or population, evaluated
 
     def record(
         self, generation: int, population: list[Individual], evaluated: list[Individual], seconds: float
