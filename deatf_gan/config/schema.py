@@ -143,9 +143,10 @@ class TrainOnConfig:
     Each round, ``children`` copies of the population's best (same genome, its trained
     weights, each its own seed) train ``steps`` more generator updates (null:
     ``training.steps``) and are scored like any individual; they become the population, so
-    the next round goes on from the best of them. The hall of fame keeps the best point of
-    the whole run, so a long training that collapses late loses nothing that came before
-    (early stopping by the run's own fitness). Needs ``evolution.inherit_weights``.
+    the next round goes on from the best of them. From the first round the hall of fame
+    holds the chain's points only and keeps the best of them, so a long training that
+    collapses late loses nothing that came before (early stopping by the run's own
+    fitness). Needs ``evolution.inherit_weights``.
     """
 
     rounds: int = 0

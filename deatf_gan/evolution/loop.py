@@ -319,12 +319,19 @@ class _Evolution:
     def train_on(self, population: list[Individual], generation: int) -> tuple[list[Individual], list[Individual]]:
         """A train-on round (``evolution.train_on``): copies of the population's best train on
         from its weights, each with its own seed, and become the population, so the next round
-        goes on from the best of them. A round whose children all failed leaves it as it was."""
+        goes on from the best of them. A round whose children all failed leaves it as it was.
+        The first round starts the hall of fame afresh: the run's answer is the best point of
+        the chain."""
         settings = self.config.evolution.train_on
         trained = [ind for ind in population if not ind.failed and ind.result.weights is not None]
         if not trained:  # nothing to train on (every individual failed): the round has nothing to do
             return population, []
         best = max(trained, key=lambda ind: ind.fitness)
+        if generation == self.config.evolution.generations + 1:
+            # From here the hall of fame holds the chain's points only: a searched individual's
+            # fitness came from a training a fraction as long, and a noisy fitness can rank a
+            # lucky short one above every longer one (docs/benchmarks.md, "Training the best on").
+            self.hall_of_fame = HallOfFame(self.config.evolution.hall_of_fame, similar=same_genome)
         children = [
             self.new_individual(best.genome, generation, (best,), ("train_on",)) for _ in range(settings.children)
         ]
