@@ -541,12 +541,18 @@ class DaskExecutor(_WorkerExecutor):
             self.client.cancel(list(running))
 
 
+def worker_processes(config: ExecutorConfig) -> int:
+    """How many worker processes the config starts: none for ``serial``; ``workers: null``
+    means one per core."""
+    return 0 if config.kind == "serial" else config.workers or os.cpu_count() or 1
+
+
 def make_executor(config: ExecutorConfig, time_limit: float | None = None) -> Executor:
     """The backend the config names; ``workers: null`` means one per core; ``time_limit``
     (seconds per job) holds for worker processes only."""
     if config.kind == "serial":
         return SerialExecutor(config.chunk_size)
-    workers = config.workers or os.cpu_count() or 1
+    workers = worker_processes(config)
     if config.kind == "processes":
         return ProcessExecutor(workers, config.retries, config.chunk_size, time_limit)
     return DaskExecutor(workers, config.address, config.retries, config.chunk_size, time_limit)

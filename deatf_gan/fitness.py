@@ -178,7 +178,7 @@ for _fitness in (
 
 
 # What each built-in measure's number means, for axis labels and table headers: a newcomer
-# reading "fitness 0.685" needs the formula and its unit, not the registry name alone.
+# reading a bare fitness value needs the formula and its unit, not the registry name alone.
 MEANINGS = {
     "judged_generator_loss": "-mean log D_J(G(z)) against an independent judge, in nats",
     "generator_loss": "-mean log D(G(z)) against the pair's own discriminator, in nats",

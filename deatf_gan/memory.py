@@ -16,6 +16,7 @@ from pathlib import Path
 
 from deatf_gan.config import Config
 from deatf_gan.errors import ConfigError
+from deatf_gan.executors import worker_processes
 
 FLOAT = 4  # bytes: every tensor is float32
 COPIES_OF_WEIGHTS = 8  # weights, gradients, two optimizer slots, average, inherited start, two exports
@@ -88,7 +89,8 @@ def run_bytes(config: Config, data_dim: int) -> tuple[float, float, int]:
 
 
 def _workers(config: Config) -> int:
-    return 1 if config.executor.kind == "serial" else config.executor.workers or os.cpu_count() or 1
+    """Processes that hold TensorFlow: the workers, or the caller's own in a serial run."""
+    return max(1, worker_processes(config.executor))
 
 
 def check_memory_fits(config: Config, data_dim: int, available: int | None = None) -> None:

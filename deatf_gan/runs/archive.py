@@ -25,7 +25,7 @@ from deatf_gan.evaluation import EvalResult
 from deatf_gan.evolution import HallOfFame, Individual, ResumeState, same_genome
 from deatf_gan.genome import GANGenome
 
-ARCHIVE_FORMAT = 2  # 1 was a pickle, which is no longer read
+ARCHIVE_FORMAT = 2  # bumped whenever the record changes shape, so a reader never guesses
 RECORD = "record"  # the archive member holding the JSON record
 
 

@@ -16,7 +16,7 @@ from deatf_gan.runs.layout import CHECKPOINTS
 
 KEEP_CHECKPOINTS = 3
 CHECKPOINT = "checkpoint"  # the archive kind
-PICKLED = "generation_*.pkl"  # what versions before the archive format wrote; never read
+PICKLED = "generation_*.pkl"  # pickled checkpoints: named in an error, never read, as loading one can run code
 
 
 def checkpoint_paths(run_directory: str | Path) -> list[Path]:
