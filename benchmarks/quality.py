@@ -103,7 +103,10 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
     latent_stddev = config.training.latent_stddev
     lineage = ("inherited" if args.inherit == "on" else "from scratch") + (f" {args.label}" if args.label else "")
     if continued:
-        lineage += f" + {evo.train_on.rounds} rounds of {evo.train_on.children} training on ({continued_steps})"
+        candidates = f" from the best {evo.train_on.candidates}, halving" if evo.train_on.candidates > 1 else ""
+        lineage += (
+            f" + {evo.train_on.rounds} rounds of {evo.train_on.children} training on{candidates} ({continued_steps})"
+        )
     if args.budget:  # the rest of the budget trains the winner longer: from scratch, or on from its weights
         if args.budget <= budget:
             raise SystemExit(f"--budget {args.budget} is not more than the evolution's {budget} steps")

@@ -101,6 +101,11 @@ class ConsoleReporter(Hook):
             f"{verb}{detail}: {evo.population} individuals, {evo.generations} generations "
             f"({evo.algorithm}, {evo.offspring} offspring each) on {state.dataset.name}"
             + (f", then {evo.train_on.rounds} rounds in which the best trains on" if evo.train_on.rounds else "")
+            + (
+                f" (from the best {evo.train_on.candidates}, halving)"
+                if evo.train_on.rounds and evo.train_on.candidates > 1
+                else ""
+            )
         )
         self._stopped.clear()
         threading.Thread(target=self._heartbeat, name=HEARTBEAT_THREAD, daemon=True).start()

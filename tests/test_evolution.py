@@ -231,6 +231,32 @@ def test_train_on_rounds_continue_the_best_and_the_hall_of_fame_keeps_the_best_p
         _config(train_on=train_on, inherit_weights=False)
 
 
+def test_train_on_candidates_halve_each_round_from_the_fittest_distinct_genomes():
+    """Successive halving: the first round trains the three fittest distinct genomes on, the
+    next the better two of their children, the last the best one."""
+    evaluated, populations = {}, {}
+
+    class Record(Hook):
+        def on_generation(self, state):
+            evaluated.update({ind.id: (state.generation, ind) for ind in state.evaluated})
+            populations[state.generation] = list(state.population)
+
+    train_on = {"rounds": 3, "children": 1, "steps": 10, "candidates": 3}
+    config = _config(population=5, generations=1, train_on=train_on)
+    evolve(config, hooks=[Record()])
+    by_fitness = sorted(populations[1], key=lambda ind: ind.fitness, reverse=True)
+    distinct = [ind for i, ind in enumerate(by_fitness) if ind.genome not in {o.genome for o in by_fitness[:i]}]
+    assert len(distinct) >= 3
+    expected_parents = [ind.id for ind in distinct[:3]]
+    for generation, count in ((2, 3), (3, 2), (4, 1)):
+        children = sorted((ind for gen, ind in evaluated.values() if gen == generation), key=lambda ind: ind.id)
+        assert [child.parents for child in children] == [(parent,) for parent in expected_parents]
+        assert len(children) == count
+        expected_parents = [
+            ind.id for ind in sorted(children, key=lambda ind: ind.fitness, reverse=True)[: -(-count // 2)]
+        ]
+
+
 def test_train_on_rounds_of_a_run_in_which_everything_failed_do_nothing():
     config = _config(generations=1, train_on={"rounds": 2, "children": 1, "steps": 10})
     result = evolve(config, evaluate=lambda genome, context: math.nan)

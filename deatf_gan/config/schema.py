@@ -140,18 +140,21 @@ class SelectionConfig:
 class TrainOnConfig:
     """Rounds after the last generation in which the best trains on.
 
-    Each round, ``children`` copies of the population's best (same genome, its trained
-    weights, each its own seed) train ``steps`` more generator updates (null:
-    ``training.steps``) and are scored like any individual; they become the population, so
-    the next round goes on from the best of them. From the first round the hall of fame
-    holds the chain's points only and keeps the best of them, so a long training that
-    collapses late loses nothing that came before (early stopping by the run's own
-    fitness). Needs ``evolution.inherit_weights``.
+    Each round, ``children`` copies of each of the population's fittest genomes (same
+    genome, its trained weights, each its own seed) train ``steps`` more generator updates
+    (null: ``training.steps``) and are scored like any individual; they become the
+    population, so the next round goes on from the best of them. The first round trains the
+    ``candidates`` fittest distinct genomes, each later round half as many (rounded up), so
+    the chain hedges against a search that overrated its winner (successive halving). From
+    the first round the hall of fame holds the chain's points only and keeps the best of
+    them, so a long training that collapses late loses nothing that came before (early
+    stopping by the run's own fitness). Needs ``evolution.inherit_weights``.
     """
 
     rounds: int = 0
     children: int = 2
     steps: int | None = None
+    candidates: int = 1
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,7 @@ def validate_config(config: Config, import_user_code: bool = True) -> None:
     train_on = evolution.train_on
     require(train_on.rounds >= 0, "evolution.train_on.rounds", "must be >= 0", train_on.rounds)
     require(train_on.children >= 1, "evolution.train_on.children", "must be >= 1", train_on.children)
+    require(train_on.candidates >= 1, "evolution.train_on.candidates", "must be >= 1", train_on.candidates)
     _require_count_or_null(train_on.steps, "evolution.train_on.steps", "training.steps")
     require(
         train_on.rounds == 0 or evolution.inherit_weights,

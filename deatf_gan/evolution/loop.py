@@ -317,23 +317,30 @@ class _Evolution:
         return elite + self.select(rest, evo.population - len(elite), self.rng), evaluated
 
     def train_on(self, population: list[Individual], generation: int) -> tuple[list[Individual], list[Individual]]:
-        """A train-on round (``evolution.train_on``): copies of the population's best train on
-        from its weights, each with its own seed, and become the population, so the next round
-        goes on from the best of them. A round whose children all failed leaves it as it was.
-        The first round starts the hall of fame afresh: the run's answer is the best point of
-        the chain."""
+        """A train-on round (``evolution.train_on``): copies of the population's fittest
+        genomes train on from their weights, each with its own seed, and become the
+        population, so the next round goes on from the best of them. The first round trains
+        ``candidates`` genomes and each later round half as many (rounded up, at least one):
+        successive halving (Jamieson & Talwalkar 2016), so a pick that a short training
+        overrated can lose to one that keeps improving. A round whose children all failed
+        leaves the population as it was. The first round starts the hall of fame afresh: the
+        run's answer is the best point of the chain."""
         settings = self.config.evolution.train_on
         trained = [ind for ind in population if not ind.failed and ind.result.weights is not None]
         if not trained:  # nothing to train on (every individual failed): the round has nothing to do
             return population, []
-        best = max(trained, key=lambda ind: ind.fitness)
-        if generation == self.config.evolution.generations + 1:
+        round_index = generation - self.config.evolution.generations - 1
+        halvings = (1 << round_index) - 1
+        candidates = _fittest_genomes(trained, (settings.candidates + halvings) >> round_index)
+        if round_index == 0:
             # From here the hall of fame holds the chain's points only: a searched individual's
             # fitness came from a training a fraction as long, and a noisy fitness can rank a
             # lucky short one above every longer one (docs/benchmarks.md, "Training the best on").
             self.hall_of_fame = HallOfFame(self.config.evolution.hall_of_fame, similar=same_genome)
         children = [
-            self.new_individual(best.genome, generation, (best,), ("train_on",)) for _ in range(settings.children)
+            self.new_individual(parent.genome, generation, (parent,), ("train_on",))
+            for parent in candidates
+            for _ in range(settings.children)
         ]
         context = replace(self.context, steps=settings.steps or self.context.steps)
         evaluated = self.evaluate_invalid(children, generation, context)
@@ -425,6 +432,15 @@ class _Evolution:
             for hook in self.hooks:
                 hook.on_stop()
         return EvolutionResult(self.config, population, self.logbook, self.hall_of_fame)
+
+
+def _fittest_genomes(individuals: list[Individual], count: int) -> list[Individual]:
+    """The fittest ``count`` individuals with distinct genomes, fittest first (at least one)."""
+    chosen: list[Individual] = []
+    for individual in sorted(individuals, key=lambda ind: ind.fitness, reverse=True):
+        if not any(same_genome(individual, other) for other in chosen):
+            chosen.append(individual)
+    return chosen[: max(1, count)]
 
 
 def evolve(
