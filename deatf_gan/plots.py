@@ -19,11 +19,13 @@ from deatf_gan.datasets import Dataset, load_dataset
 from deatf_gan.errors import ConfigError
 from deatf_gan.evaluation import EvalContext, held_out
 from deatf_gan.fitness import FitnessMeaning, describe_fitness
+from deatf_gan.genealogy import coverage_figure, genealogy_figure
 from deatf_gan.metrics import METRIC_NAMES, quality_metrics
 from deatf_gan.runs import Member, Run, load_run
 
 SAMPLES = 2000  # points per side in a histogram or scatter plot
 IMAGES = 36  # images per side in an image grid (6 × 6)
+GENEALOGY_MEMBERS = 3  # hall-of-fame ranks whose ancestry is drawn: more tangle into one picture
 
 
 def _save(figure: Figure, path: Path) -> Path:
@@ -205,11 +207,13 @@ def scored_quality(member: Member, dataset: Dataset, real: np.ndarray, generated
 
 
 def plot_run(run_directory: str | Path, out_directory: str | Path | None = None) -> list[Path]:
-    """Write ``fitness.png`` and ``samples.png`` for a finished or running run (default into
-    ``RUN_DIR/plots``) and return their paths. A missing run directory, logbook or hall of
-    fame raises ConfigError naming the path. A best member without a trained generator (its
-    evaluation returned no weights, as DEATF-signature code does) gets no ``samples.png``,
-    and a warning says so: the fitness plot is drawn all the same."""
+    """Write ``fitness.png``, ``genealogy.png`` (the hall of fame's ancestry), ``coverage.png``
+    (architectures tried per generation) and ``samples.png`` for a finished or running run
+    (default into ``RUN_DIR/plots``) and return their paths. A missing run directory, logbook
+    or hall of fame raises ConfigError naming the path. A best member without a trained
+    generator (its evaluation returned no weights, as DEATF-signature code does) gets no
+    ``samples.png``, and a run directory without ``individuals.jsonl`` (written by an older
+    version) no genealogy or coverage; a warning says so, and the rest is drawn all the same."""
     run_directory = Path(run_directory)
     if not run_directory.is_dir():
         raise ConfigError(f"{run_directory}: run directory not found")
@@ -220,6 +224,12 @@ def plot_run(run_directory: str | Path, out_directory: str | Path | None = None)
     evaluation = run.config.evaluation
     measure = describe_fitness(evaluation.fitness_names, evaluation.function, evaluation.objective_weights[0])
     paths = [plot_fitness(logbook, out_directory / "fitness.png", measure)]
+    if run.individuals is None:
+        warnings.warn(f"no genealogy.png or coverage.png: {run_directory} has no individuals.jsonl", stacklevel=2)
+    else:
+        members = [member.metrics["id"] for member in run.hall_of_fame[:GENEALOGY_MEMBERS]]
+        paths.append(_save(genealogy_figure(run.individuals, members, measure), out_directory / "genealogy.png"))
+        paths.append(_save(coverage_figure(run.individuals, measure), out_directory / "coverage.png"))
     best = run.hall_of_fame[0]
     if not best.has_models:
         warnings.warn(

@@ -127,3 +127,13 @@ def test_a_model_file_that_carries_code_is_refused_with_one_line(run, tmp_path, 
     assert main(["sample", str(run), "-n", "5", "-o", str(tmp_path / "samples.npy")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "generator.keras: cannot load this model" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["logbook.jsonl", "failures.jsonl", "individuals.jsonl"])
+def test_a_damaged_json_lines_file_is_named_with_its_line(run, name, capsys):
+    with open(run / name, "a") as stream:
+        stream.write('{"generation": 1, "id": \n')
+    damaged = len([line for line in (run / name).read_text().splitlines() if line.strip()])
+    assert main(["inspect", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{name}: line {damaged} is not JSON" in err and "Traceback" not in err

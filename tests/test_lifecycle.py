@@ -166,6 +166,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     assert [m.fitness for m in resumed.hall_of_fame] == [m.fitness for m in reference.hall_of_fame]
     assert [m.genome for m in resumed.hall_of_fame] == [m.genome for m in reference.hall_of_fame]
     assert _without_seconds(resumed.logbook) == _without_seconds(reference.logbook)
+    assert resumed.individuals == reference.individuals  # the interrupted generation is not recorded twice
     # finished evaluations were not recomputed: every seed ran once, apart from those in flight at the kill
     all_seeds = killed_log.read_text().split()
     assert sorted(set(all_seeds)) == sorted(set(reference_log.read_text().split()))
@@ -183,6 +184,7 @@ def test_resume_can_extend_a_finished_run(tmp_path):
     short, long = load_run(tmp_path / "short"), load_run(tmp_path / "long")
     assert [row["gen"] for row in short.logbook] == [0, 1, 2, 3, 4]
     assert _without_seconds(short.logbook) == _without_seconds(long.logbook)
+    assert short.individuals == long.individuals
     assert [m.fitness for m in short.hall_of_fame] == [m.fitness for m in long.hall_of_fame]
 
 
@@ -280,7 +282,12 @@ def test_sample_refuses_png_for_non_image_data_and_bad_suffix(finished_run, tmp_
 
 def test_plot_command_writes_pngs(finished_run, tmp_path, capsys):
     assert main(["plot", str(finished_run), "--out", str(tmp_path / "plots")]) == 0
-    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["fitness.png", "samples.png"]
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "coverage.png",
+        "fitness.png",
+        "genealogy.png",
+        "samples.png",
+    ]
     assert main(["plot", str(tmp_path / "nowhere")]) == 2
 
 

@@ -23,7 +23,7 @@ def assert_png(path, min_width=300, min_height=250):
 def test_plot_run_writes_fitness_and_samples(finished_run, tmp_path):
     run = shutil.copytree(finished_run, tmp_path / "run")  # the shared run stays as the run left it
     paths = plot_run(run)
-    assert [p.name for p in paths] == ["fitness.png", "samples.png"]
+    assert [p.name for p in paths] == ["fitness.png", "genealogy.png", "coverage.png", "samples.png"]
     assert all(p.parent == run / "plots" for p in paths)
     for path in paths:
         pixels = assert_png(path)
@@ -32,7 +32,8 @@ def test_plot_run_writes_fitness_and_samples(finished_run, tmp_path):
 
 def test_plot_run_to_another_directory(finished_run, tmp_path):
     paths = plot_run(finished_run, tmp_path / "pictures")
-    assert sorted(p.name for p in (tmp_path / "pictures").iterdir()) == ["fitness.png", "samples.png"]
+    written = sorted(p.name for p in (tmp_path / "pictures").iterdir())
+    assert written == ["coverage.png", "fitness.png", "genealogy.png", "samples.png"]
     assert all(p.exists() for p in paths)
 
 
@@ -98,8 +99,16 @@ def test_a_run_without_trained_models_gets_its_fitness_plot_and_a_warning(tmp_pa
     assert main(["run", str(quick_config(tmp_path)), "--out", str(run), "--quiet"]) == 0
     with pytest.warns(UserWarning, match="no samples.png: rank 1 .* has no trained generator"):
         paths = plot_run(run)
-    assert [p.name for p in paths] == ["fitness.png"]
-    assert_png(paths[0])
+    assert [p.name for p in paths] == ["fitness.png", "genealogy.png", "coverage.png"]
+    for path in paths:
+        assert_png(path)
+
+
+def test_a_run_directory_without_the_ledger_gets_the_other_plots_and_a_warning(finished_run, tmp_path):
+    run = shutil.copytree(finished_run, tmp_path / "run", ignore=shutil.ignore_patterns("individuals.jsonl", "plots"))
+    with pytest.warns(UserWarning, match="no genealogy.png or coverage.png: .* has no individuals.jsonl"):
+        paths = plot_run(run)
+    assert [p.name for p in paths] == ["fitness.png", "samples.png"]
 
 
 def test_the_plot_shows_the_samples_and_quality_that_metrics_json_holds(finished_run):

@@ -5,6 +5,7 @@ Layout::
     RUN_DIR/config.yaml            the resolved config (loads back equal)
     RUN_DIR/logbook.csv, .jsonl    one row per generation
     RUN_DIR/failures.jsonl         one line per failed individual, with the reason
+    RUN_DIR/individuals.jsonl      one line per evaluated individual: parents, operators, architecture, fitness
     RUN_DIR/population.json        the current population: ids, fitnesses, which are elite
     RUN_DIR/hall_of_fame/rank_N/   genome.json, generator.keras, discriminator.keras, metrics.json
     RUN_DIR/checkpoints/           the last few generations' complete state (JSON + arrays)
@@ -21,6 +22,7 @@ CONFIG = "config.yaml"
 LOGBOOK_CSV = "logbook.csv"
 LOGBOOK_JSONL = "logbook.jsonl"
 FAILURES = "failures.jsonl"
+INDIVIDUALS = "individuals.jsonl"
 POPULATION = "population.json"
 HALL_OF_FAME = "hall_of_fame"
 CHECKPOINTS = "checkpoints"

@@ -10,7 +10,15 @@ from pathlib import Path
 from deatf_gan.config import Config, load_config
 from deatf_gan.errors import ConfigError
 from deatf_gan.genome import GANGenome
-from deatf_gan.runs.layout import CONFIG, FAILURES, HALL_OF_FAME, LOGBOOK_JSONL, POPULATION, read_lines
+from deatf_gan.runs.layout import (
+    CONFIG,
+    FAILURES,
+    HALL_OF_FAME,
+    INDIVIDUALS,
+    LOGBOOK_JSONL,
+    POPULATION,
+    read_lines,
+)
 
 
 def load_keras_model(path: Path):
@@ -80,6 +88,7 @@ class Run:
     hall_of_fame: list[Member]
     failures: list[dict]
     population: dict | None = None  # population.json: generation, elitism, members (id, fitness, elite)
+    individuals: list[dict] | None = None  # individuals.jsonl: everyone evaluated (None: written before it existed)
 
     def standing(self, member: Member) -> str | None:
         """``elite`` (sure to survive into the next population), ``member`` of the current
@@ -129,6 +138,17 @@ def run_config(run_directory: Path, import_user_code: bool = False) -> Config:
     return load_config(run_directory / CONFIG, import_user_code=import_user_code)
 
 
+def _json_lines(path: Path) -> list:
+    """A JSON-lines file of the run directory, read as data; a damaged line is an error naming it."""
+    records = []
+    for number, line in enumerate(read_lines(path), start=1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{path}: line {number} is not JSON ({error.msg})") from None
+    return records
+
+
 def load_run(run_directory: str | Path) -> Run:
     """Read a finished or running run directory (the hall of fame is rewritten each generation)."""
     run_directory = Path(run_directory)
@@ -140,10 +160,11 @@ def load_run(run_directory: str | Path) -> Run:
     return Run(
         directory=run_directory,
         config=config,
-        logbook=[json.loads(line) for line in read_lines(run_directory / LOGBOOK_JSONL)],
+        logbook=_json_lines(run_directory / LOGBOOK_JSONL),
         hall_of_fame=[Member(path, config.training.latent_stddev) for path in ranks],
-        failures=[json.loads(line) for line in read_lines(run_directory / FAILURES)],
+        failures=_json_lines(run_directory / FAILURES),
         population=json.loads((run_directory / POPULATION).read_text())
         if (run_directory / POPULATION).is_file()
         else None,
+        individuals=_json_lines(run_directory / INDIVIDUALS) if (run_directory / INDIVIDUALS).is_file() else None,
     )

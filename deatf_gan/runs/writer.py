@@ -29,6 +29,7 @@ from deatf_gan.runs.layout import (
     CONFIG,
     FAILURES,
     HALL_OF_FAME,
+    INDIVIDUALS,
     LOCK,
     LOGBOOK_CSV,
     LOGBOOK_JSONL,
@@ -147,19 +148,20 @@ class RunDirectory(Hook):
         save_config(state.config, self.path / CONFIG)
         if not self.resuming:
             self.cache.clear()
-            for name in (LOGBOOK_JSONL, FAILURES):
+            for name in (LOGBOOK_JSONL, FAILURES, INDIVIDUALS):
                 write_atomic(self.path / name, "")
             return
         # Forget what the interrupted generation wrote; its finished evaluations stay cached.
         done = state.generation - 1
         rows = [json.dumps({k: json_number(v) for k, v in row.items()}) + "\n" for row in state.logbook]
         write_atomic(self.path / LOGBOOK_JSONL, "".join(rows))
-        failures = self.path / FAILURES
-        kept = [line for line in read_lines(failures) if json.loads(line)["generation"] <= done]
-        write_atomic(failures, "".join(line + "\n" for line in kept))
+        for name in (FAILURES, INDIVIDUALS):
+            kept = [line for line in read_lines(self.path / name) if json.loads(line)["generation"] <= done]
+            write_atomic(self.path / name, "".join(line + "\n" for line in kept))
 
     def on_generation(self, state: GenerationState) -> None:
         self._write_failures(state)
+        self._write_individuals(state)
         self._write_logbook(state)
         self._write_population(state)
         ids = [member.id for member in state.hall_of_fame]
@@ -181,6 +183,25 @@ class RunDirectory(Hook):
                         "genome": individual.genome.to_dict(),
                     }
                     stream.write(json.dumps(record) + "\n")
+
+    def _write_individuals(self, state: GenerationState) -> None:
+        """The ledger of everyone evaluated, from which ``plot`` draws the hall of fame's
+        ancestry and the search space's coverage."""
+        with open(self.path / INDIVIDUALS, "a") as stream:
+            for individual in state.evaluated:
+                genome = individual.genome
+                record = {
+                    "generation": state.generation,
+                    "id": individual.id,
+                    "parents": list(individual.parents),
+                    "operators": list(individual.operators),
+                    "fitness": [json_number(v) for v in individual.fitness.values],
+                    "failed": individual.failed,
+                    "generator": genome.generator.summary(),
+                    "discriminator": genome.discriminator.summary(),
+                    "trained_steps": individual.result.trained_steps,
+                }
+                stream.write(json.dumps(record) + "\n")
 
     def _write_population(self, state: GenerationState) -> None:
         """Who is in the population now, and which members are elite (sure to survive)."""
