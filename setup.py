@@ -24,7 +24,7 @@ setup(
         "gpu": ["tensorflow[and-cuda]>=2.16,<2.22"],
         "dask": ["dask[distributed]>=2024.1"],
         # ruff's formatter style may change between minor releases: pin the one the tree is formatted with.
-        "test": ["pytest>=7", "hypothesis>=6", "dask[distributed]>=2024.1", "ruff>=0.17,<0.18"],
+        "test": ["pytest>=7", "hypothesis>=6", "jsonschema>=4.18", "dask[distributed]>=2024.1", "ruff>=0.17,<0.18"],
     },
     entry_points={"console_scripts": ["deatf-gan=deatf_gan.cli:main"]},
 )

@@ -11,7 +11,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from deatf_gan.config import load_config
+from deatf_gan.config import config_json_schema, load_config
 from deatf_gan.datasets import load_dataset
 from deatf_gan.errors import ConfigError, DeatfGanError, RunFinished
 from deatf_gan.evolution import evolve
@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     plot = commands.add_parser("plot", help="write PNG plots of a run: fitness over generations, best samples")
     plot.add_argument("run_directory")
     plot.add_argument("--out", help="folder for the PNGs (default: RUN_DIR/plots)")
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of a config file, for editors to check YAML")
+    schema.add_argument("-o", "--output", help="write it to this file instead of printing it")
     return parser
 
 
@@ -236,6 +239,17 @@ def command_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(config_json_schema(), indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    with _files_named(args.output):
+        Path(args.output).write_text(text, encoding="utf-8")
+    print(f"wrote the config's JSON Schema to {args.output}")
+    return 0
+
+
 @contextmanager
 def _files_named(path):
     """An output path the user gave that the system refuses (``-o /proc/x.npy``) is a bad
@@ -252,6 +266,7 @@ COMMANDS = {
     "inspect": command_inspect,
     "sample": command_sample,
     "plot": command_plot,
+    "schema": command_schema,
 }
 
 

@@ -103,17 +103,20 @@ def config_from_dict(data: Any, import_user_code: bool = True) -> Config:
     return config
 
 
+def plain_data(value: Any) -> Any:
+    """A config value as YAML and JSON write it: sections as mappings, lists for tuples."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if isinstance(value, (tuple, list)):
+        return [plain_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain_data(v) for k, v in value.items()}
+    return value
+
+
 def config_to_dict(config: Config) -> dict:
     """Plain data (lists, not tuples) that :func:`config_from_dict` reads back equal."""
-
-    def plain(value):
-        if isinstance(value, (tuple, list)):
-            return [plain(v) for v in value]
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        return value
-
-    return plain(dataclasses.asdict(config))
+    return plain_data(config)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
+from deatf_gan.genome.records import ACTIVATIONS, INITIALIZERS, LOSSES, OPTIMIZERS
 from deatf_gan.genome.space import Choice, FloatRange, HyperparameterSpace, IntRange, NetworkSpace, SearchSpace
 
 
 @dataclass(frozen=True)
+class OneOf:
+    """Type-hint metadata of a name field: the names it accepts. ``validation`` checks them; the
+    JSON Schema (``config.json_schema``) lists them for editors. ``typing.get_type_hints`` drops
+    it unless asked (``include_extras``), so the type walk of ``parsing`` sees a plain ``str``."""
+
+    names: tuple[str, ...]
+
+
+Activation = Annotated[str, OneOf(ACTIVATIONS)]
+Initializer = Annotated[str, OneOf(INITIALIZERS)]
+Optimizer = Annotated[str, OneOf(OPTIMIZERS)]
+Loss = Annotated[str, OneOf(LOSSES)]
+
+
+@dataclass(frozen=True)
 class IntRangeConfig:
+    """Whole numbers from ``min`` to ``max``, both included."""
+
     min: int
     max: int
 
 
 @dataclass(frozen=True)
 class FloatRangeConfig:
+    """Numbers from ``min`` to ``max``."""
+
     min: float
     max: float
 
@@ -27,8 +47,8 @@ class NetworkSpaceConfig:
     min_layers: int = 1
     max_layers: int = 3
     units: IntRangeConfig = IntRangeConfig(4, 32)
-    activations: tuple[str, ...] = ("relu", "leaky_relu", "elu", "tanh")
-    initializers: tuple[str, ...] = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
+    activations: tuple[Activation, ...] = ("relu", "leaky_relu", "elu", "tanh")
+    initializers: tuple[Initializer, ...] = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
     dropout: FloatRangeConfig = FloatRangeConfig(0.0, 0.2)
     batch_norm: bool = True  # whether batch normalisation may be switched on
 
@@ -54,17 +74,19 @@ class HyperparameterSpaceConfig:
 
     generator_learning_rate: FloatRangeConfig = FloatRangeConfig(1e-4, 1e-2)
     discriminator_learning_rate: FloatRangeConfig = FloatRangeConfig(1e-4, 1e-2)
-    optimizers: tuple[str, ...] = ("adam", "rmsprop", "sgd")
+    optimizers: tuple[Optimizer, ...] = ("adam", "rmsprop", "sgd")
     batch_sizes: tuple[int, ...] = (32, 64, 128)
     latent_dim: IntRangeConfig = IntRangeConfig(1, 8)
     discriminator_steps: IntRangeConfig = IntRangeConfig(1, 3)
-    losses: tuple[str, ...] = ("non_saturating",)
+    losses: tuple[Loss, ...] = ("non_saturating",)
     generator_ema: tuple[float, ...] = (0.0,)
     r1_penalty: tuple[float, ...] = (0.0,)
 
 
 @dataclass(frozen=True)
 class SearchSpaceConfig:
+    """The choices evolution searches: each network's hidden layers and the training settings."""
+
     generator: GeneratorSpaceConfig = GeneratorSpaceConfig()
     discriminator: NetworkSpaceConfig = NetworkSpaceConfig()
     hyperparameters: HyperparameterSpaceConfig = HyperparameterSpaceConfig()
@@ -132,6 +154,8 @@ class EvaluationConfig:
 
 @dataclass(frozen=True)
 class SelectionConfig:
+    """How parents and survivors are chosen (``nsga2`` for several objectives)."""
+
     method: Literal["tournament", "best", "nsga2"] = "tournament"
     tournament_size: int = 3
 
@@ -203,6 +227,9 @@ class ExecutorConfig:
 
 @dataclass(frozen=True)
 class Config:
+    """A deatf_gan run: the data, the search space, how individuals train and are scored, the
+    generation loop and where evaluations run. Every key may be left out for its default."""
+
     seed: int = 0
     data: DataConfig = DataConfig()
     search_space: SearchSpaceConfig = SearchSpaceConfig()
