@@ -13,6 +13,7 @@ from deatf_gan.cli import main
 from deatf_gan.config import Config, config_from_dict, config_json_schema, save_config
 from deatf_gan.config.json_schema import FLOAT_TEXT
 from deatf_gan.config.parsing import parse_yaml
+from deatf_gan.config.schema import OneOf
 from deatf_gan.errors import ConfigError
 from deatf_gan.genome import ACTIVATIONS
 from tests.test_fuzz_config import _trees
@@ -103,6 +104,32 @@ def test_names_defaults_and_descriptions_come_from_the_dataclasses():
     assert "description" in executor["chunk_size"]  # a comment on a wrapped line
     assert "description" not in schema["$defs"]["EvolutionConfig"]["properties"]["population"]
     assert schema["$defs"]["EvaluationConfig"]["description"].startswith("How individuals are scored.\n\n``fitness``")
+
+
+def _name_fields(cls=Config, path=()):
+    """(key path, names) of every field whose items are annotated with ``OneOf``."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            yield from _name_fields(hint, (*path, f.name))
+        elif typing.get_origin(hint) is tuple and typing.get_origin(typing.get_args(hint)[0]) is typing.Annotated:
+            (names,) = [extra.names for extra in typing.get_args(hint)[0].__metadata__ if isinstance(extra, OneOf)]
+            yield (*path, f.name), names
+
+
+def _nested(path, value):
+    return value if not path else {path[0]: _nested(path[1:], value)}
+
+
+NAME_FIELDS = list(_name_fields())
+
+
+@pytest.mark.parametrize("path, names", NAME_FIELDS, ids=[".".join(path) for path, _ in NAME_FIELDS])
+def test_the_names_the_schema_lists_are_the_names_that_load(path, names):
+    config_from_dict(_nested(path, list(names)), import_user_code=False)
+    with pytest.raises(ConfigError, match=re.escape(".".join(path) + "[0]")):
+        config_from_dict(_nested(path, ["not_a_name"]), import_user_code=False)
 
 
 @pytest.mark.parametrize("text", ["1e-3", "1E5", "-2.5e+3", ".5", "3.", "1_000.5", " 2 "])

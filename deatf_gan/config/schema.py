@@ -11,9 +11,9 @@ from deatf_gan.genome.space import Choice, FloatRange, HyperparameterSpace, IntR
 
 @dataclass(frozen=True)
 class OneOf:
-    """Type-hint metadata of a name field: the names it accepts. ``validation`` checks them; the
-    JSON Schema (``config.json_schema``) lists them for editors. ``typing.get_type_hints`` drops
-    it unless asked (``include_extras``), so the type walk of ``parsing`` sees a plain ``str``."""
+    """Type-hint metadata of a name field: the names it accepts (the tuples ``validation`` checks
+    against), which the JSON Schema (``config.json_schema``) lists for editors. ``typing.get_type_hints``
+    drops it unless asked (``include_extras``), so the type walk of ``parsing`` sees a plain ``str``."""
 
     names: tuple[str, ...]
 
