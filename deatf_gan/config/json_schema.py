@@ -2,13 +2,12 @@
 
 Editors that read JSON Schema (VS Code's YAML extension, JetBrains IDEs) then check and
 complete a config as it is typed. The schema walks the same type hints as ``parsing`` does,
-so it cannot drift from what loads: a key each field, its type and default, the names of
+so it cannot drift from what loads: a key for each field, its type and default, the names of
 :class:`~deatf_gan.config.schema.OneOf` fields, ``additionalProperties: false`` because
-unknown keys are refused, each section's docstring and each field's comment as their
-descriptions. The ranges,
-cross-field rules and registered names (datasets, fitness measures, operators: user code may
-register more) stay with ``validation``: every config that loads passes the schema, not
-every config that passes the schema loads.
+unknown keys are refused, and each section's docstring and each field's comment as their
+descriptions. The ranges, cross-field rules and registered names (datasets, fitness
+measures, operators: user code may register more) stay with ``validation``: every config
+that loads passes the schema, not every config that passes the schema loads.
 """
 
 from __future__ import annotations
