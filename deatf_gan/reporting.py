@@ -7,6 +7,7 @@ import threading
 import time
 from typing import TextIO
 
+from deatf_gan.config import Config
 from deatf_gan.evolution import EvaluationProgress, GenerationState, Hook
 
 HEARTBEAT_THREAD = "deatf-gan heartbeat"
@@ -25,9 +26,33 @@ def _clock(seconds: float) -> str:
     )
 
 
+def planned_work(config: Config, generation: int) -> tuple[int, int]:
+    """``(evaluations, training steps each)`` that ``generation`` is expected to run: the
+    population at generation 0, the offspring in each later one (the simple GA varies the
+    whole population), then each train-on round's halving candidates and their children."""
+    evo = config.evolution
+    if generation == 0:
+        return evo.population, config.training.steps
+    if generation <= evo.generations:
+        return (evo.population if evo.algorithm == "simple" else evo.offspring), config.training.steps
+    round_index = generation - evo.generations - 1
+    candidates = -(-evo.train_on.candidates // (1 << round_index))
+    return candidates * evo.train_on.children, evo.train_on.steps or config.training.steps
+
+
+def _steps(config: Config, generation: int, evaluations: int | None = None) -> int:
+    planned, steps = planned_work(config, generation)
+    return (planned if evaluations is None else evaluations) * steps
+
+
 class ConsoleReporter(Hook):
     """One line per generation; on a terminal also a live line after every evaluation
     (generation, individuals done/total, best so far, elapsed and estimated remaining time).
+
+    The estimate is the seconds per training step that the last finished generation took
+    (within the first one, the one in progress) times the steps still planned. The first
+    generation a process runs pays for compiling too, so an estimate from it alone is an
+    upper bound, shown as ``left ≤``; from the second on it is ``left ~``.
 
     Evaluations come back a chunk at a time, so a generation can be silent for minutes; a
     heartbeat shows it is alive: every ``heartbeat_s`` without output (default: 1 s on a
@@ -45,7 +70,6 @@ class ConsoleReporter(Hook):
         self.live = self.stream.isatty() if live is None else live
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else (1.0 if self.live else 30.0)
         self.started = time.monotonic()
-        self.first_generation = 0
         self.total_generations = 0
         self._line_open = False
         self._lock = threading.Lock()  # the heartbeat thread writes too
@@ -54,6 +78,9 @@ class ConsoleReporter(Hook):
         self._generation_started = time.monotonic()
         self._progress: EvaluationProgress | None = None
         self._stopped = threading.Event()
+        self._config: Config | None = None
+        self._seconds_per_step: float | None = None  # as the last finished generation measured it
+        self._measured = 0  # generations this reporter has seen finish with evaluations
 
     def _print(self, text: str = "") -> None:
         self._write(text, line=True)
@@ -83,17 +110,27 @@ class ConsoleReporter(Hook):
             self.stream.flush()
             self._line_open, self._last_output = not line, time.monotonic()
 
-    def _remaining(self, generations_done: float, total: int) -> str:
-        elapsed = time.monotonic() - self.started
-        done = generations_done - self.first_generation
-        if done <= 0:
+    def _remaining(self, generation: int, done: int = 0, total: int | None = None) -> str:
+        """Time left from generation ``generation`` on, ``done`` of its ``total`` evaluations
+        finished (``total`` None: the generation has not started)."""
+        rate = self._seconds_per_step
+        if rate is None and done and self._config is not None:  # nothing finished yet: the live generation's pace
+            rate = (time.monotonic() - self._generation_started) / _steps(self._config, generation, done)
+        if rate is None or self._config is None:
             return "?"
-        return _clock(elapsed / done * (total + 1 - generations_done))
+        bound = "≤" if self._measured < 2 else "~"
+        steps = sum(_steps(self._config, g) for g in range(generation + 1, self.total_generations + 1))
+        if total is not None:
+            steps += _steps(self._config, generation, total - done)
+        else:
+            steps += _steps(self._config, generation)
+        return bound + _clock(rate * steps)
 
     def on_start(self, state: GenerationState) -> None:
         self.started = self._generation_started = time.monotonic()
-        self.first_generation = self._generation = state.generation
+        self._generation = state.generation
         self.total_generations = state.config.evolution.last_generation
+        self._config = state.config
         evo = state.config.evolution
         verb = "resuming at generation" if state.generation else "evolving"
         detail = f" {state.generation}" if state.generation else ""
@@ -122,12 +159,11 @@ class ConsoleReporter(Hook):
         total = progress.total
         bar_width = 20
         filled = bar_width * progress.done // max(total, 1)
-        generations = self.total_generations
-        fraction = progress.generation + progress.done / max(total, 1)
+        left = self._remaining(progress.generation, progress.done, total)
         self._write(
-            f"gen {progress.generation}/{generations} [{'#' * filled}{'.' * (bar_width - filled)}] "
+            f"gen {progress.generation}/{self.total_generations} [{'#' * filled}{'.' * (bar_width - filled)}] "
             f"{progress.done}/{total}  best {_format(progress.best)}  "
-            f"elapsed {_clock(time.monotonic() - self.started)}  left ~{self._remaining(fraction, generations)}",
+            f"elapsed {_clock(time.monotonic() - self.started)}  left {left}",
             line=False,
             heartbeat=heartbeat,
         )
@@ -136,11 +172,14 @@ class ConsoleReporter(Hook):
         self._generation, self._generation_started, self._progress = state.generation + 1, time.monotonic(), None
         row = state.logbook[-1]
         total = state.config.evolution.last_generation
+        if row["evaluated"]:  # a generation served from the cache measures nothing
+            self._seconds_per_step = row["seconds"] / _steps(state.config, state.generation, row["evaluated"])
+            self._measured += 1
         self._print(
             f"gen {row['gen']:>3}/{total}  evaluated {row['evaluated']:>3}  failed {row['failures']:>2}  "
             f"min {_format(row['min'])}  mean {_format(row['mean'])}  best ever {_format(row['best'])}  "
             f"{row['seconds']:.1f}s  elapsed {_clock(time.monotonic() - self.started)}  "
-            f"left ~{self._remaining(state.generation + 1, total)}"
+            f"left {self._remaining(state.generation + 1) if state.generation < total else '0:00'}"
         )
 
     def on_end(self, state: GenerationState) -> None:

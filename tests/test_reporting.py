@@ -7,7 +7,7 @@ import pytest
 
 from deatf_gan.config import config_from_dict
 from deatf_gan.evolution import Hook, evolve
-from deatf_gan.reporting import HEARTBEAT_THREAD, ConsoleReporter
+from deatf_gan.reporting import HEARTBEAT_THREAD, ConsoleReporter, planned_work
 from tests.conftest import TINY_RUN
 from tests.evaluations import units_score
 
@@ -25,7 +25,7 @@ def _run(live: bool) -> str:
 def test_live_progress_on_a_terminal():
     text = _run(live=True)
     assert "\r" in text
-    assert "gen 1/1 [" in text and "3/3" in text and "best " in text and "elapsed " in text and "left ~" in text
+    assert "gen 1/1 [" in text and "3/3" in text and "best " in text and "elapsed " in text and "left " in text
     assert "hall of fame" in text
 
 
@@ -68,3 +68,40 @@ def test_the_heartbeat_stops_when_the_run_fails():
     with pytest.raises(RuntimeError, match="breaks the run"):
         evolve(config, evaluate=units_score, hooks=[ConsoleReporter(io.StringIO(), heartbeat_s=0.05), Broken()])
     assert _wait_for_heartbeats_to_stop()
+
+
+def test_planned_work_follows_the_generation_loop_and_the_halving_train_on_rounds():
+    config = config_from_dict(
+        {
+            "training": {"steps": 100},
+            "evolution": {
+                "population": 4,
+                "offspring": 6,
+                "generations": 2,
+                "train_on": {"rounds": 3, "children": 2, "candidates": 3, "steps": 500},
+            },
+        }
+    )
+    planned = [planned_work(config, g) for g in range(config.evolution.last_generation + 1)]
+    assert planned == [(4, 100), (6, 100), (6, 100), (6, 500), (4, 500), (2, 500)]
+    simple = config_from_dict({"evolution": {"algorithm": "simple", "population": 5, "offspring": 9}})
+    assert planned_work(simple, 1)[0] == 5
+
+
+def test_the_estimate_is_the_last_generations_pace_times_the_work_left_and_a_bound_until_two_are_measured():
+    """Seconds per step as measured, times the steps still planned: not the whole run's average,
+    which the first generation's compiling would inflate."""
+    config = config_from_dict({"training": {"steps": 100}, "evolution": {"population": 4, "offspring": 8}})
+    reporter = ConsoleReporter(io.StringIO())
+    reporter._config, reporter.total_generations = config, config.evolution.last_generation  # generations 0-5
+    assert reporter._remaining(1) == "?"  # nothing measured yet
+    reporter._seconds_per_step, reporter._measured = 0.01, 1
+    assert reporter._remaining(2) == "≤0:32"  # generations 2-5: 4 × 8 evaluations × 100 steps × 0.01 s
+    reporter._measured = 2
+    assert reporter._remaining(5, done=6, total=8) == "~0:02"  # the last generation's 2 evaluations left
+
+
+def test_the_first_generations_line_gives_an_upper_bound_and_later_ones_an_estimate():
+    text = _run(live=False)
+    lines = [line for line in text.splitlines() if line.startswith("gen ")]
+    assert "left ≤" in lines[0] and "left 0:00" in lines[-1]
