@@ -74,3 +74,53 @@ def test_the_readme_api_snippets_and_the_example_scripts_run_under_a_main_guard(
     for source in [*snippets, *scripts]:
         assert _unguarded_calls(source) == [], source[:200]
     assert _unguarded_calls("import deatf_gan\nresult = deatf_gan.evolve(config)\n") == ["deatf_gan.evolve(config)"]
+
+
+def _readme_snippets(marker: str) -> list[str]:
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    found = [block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if marker in block]
+    assert len(found) == 1, f"{len(found)} README snippets contain {marker!r}"
+    return found
+
+
+@pytest.mark.slow
+def test_the_readme_python_api_snippet_runs_as_a_script_from_the_repository_root(tmp_path):
+    """Saved as a script and run from a clone's root, as a reader would, it evolves and prints."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "snippet.py"
+    script.write_text(_readme_snippets("deatf_gan.evolve(config)")[0])
+    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'trained_steps'" in done.stdout, done.stdout  # the best's metrics, printed
+
+
+def test_the_readme_snippets_that_read_a_run_directory_run_as_written(finished_run, tmp_path, monkeypatch):
+    """The Keras-only loading snippet and the ``load_run`` snippet, on a real run directory
+    copied to the paths they name."""
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(finished_run, tmp_path / "runs" / "gaussian_1d-20261122-160000")
+    shutil.copytree(finished_run, tmp_path / "runs" / "toy")
+    keras_only = _readme_snippets("keras.models.load_model")[0]
+    namespace: dict = {}
+    exec(compile(keras_only, "README keras snippet", "exec"), namespace)
+    assert namespace["samples"].shape[0] == 10_000
+    namespace = {"deatf_gan": __import__("deatf_gan")}
+    exec(compile(_readme_snippets("deatf_gan.load_run(")[0], "README load_run snippet", "exec"), namespace)
+    assert namespace["samples"].shape[0] == 10_000 and namespace["run"].individuals
+
+
+def test_the_readme_operator_snippet_registers_a_mutation():
+    from deatf_gan.operators import MUTATIONS
+
+    namespace: dict = {}
+    exec(compile(_readme_snippets("register_mutation")[0], "README operator snippet", "exec"), namespace)
+    try:
+        assert "double_units" in MUTATIONS.names()
+    finally:
+        MUTATIONS.unregister("double_units")
