@@ -20,6 +20,9 @@ from deatf_gan.memory import check_memory_fits
 from deatf_gan.metrics import METRIC_NAMES
 from deatf_gan.reporting import ConsoleReporter
 from deatf_gan.runs import RunDirectory, RunLock, load_run, prepare_run_directory, resume_run
+from deatf_gan.tensorboard_log import tensorboard_hooks
+
+TENSORBOARD_HELP = "also write TensorBoard event files into RUN_DIR/tensorboard (as logging.tensorboard: true)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--overwrite", action="store_true", help="replace a run directory that is not empty")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.add_argument("--tensorboard", action="store_true", help=TENSORBOARD_HELP)
 
     resume = commands.add_parser("resume", help="continue a stopped or finished run from its last checkpoint")
     resume.add_argument("run_directory")
@@ -42,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         "--restart", action="store_true", help="start again from generation 0 if the run has no checkpoint left"
     )
     resume.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    resume.add_argument("--tensorboard", action="store_true", help=TENSORBOARD_HELP)
 
     inspect = commands.add_parser("inspect", help="show the hall of fame of a run (finished or in progress)")
     inspect.add_argument("run_directory")
@@ -65,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    config = load_config(args.config, args.set)
+    # As the config key, so that the run directory's config.yaml says so and a resume goes on logging.
+    config = load_config(args.config, [*args.set, "logging.tensorboard=true"] if args.tensorboard else args.set)
     # Data and fitness problems are reported before a run directory exists.
     dataset = load_dataset(config.data.name, config.data.params, config.seed)
     check_fitness_applies(config.evaluation.fitness_names, dataset)
@@ -74,14 +80,22 @@ def command_run(args: argparse.Namespace) -> int:
     with RunLock(out):  # before --overwrite deletes anything
         prepare_run_directory(out, overwrite=args.overwrite)
         directory = RunDirectory(out)
-        hooks = [directory] if args.quiet else [directory, ConsoleReporter(run_directory=str(out))]
+        hooks = [directory, *tensorboard_hooks(config, out)]
+        if not args.quiet:
+            hooks.append(ConsoleReporter(run_directory=str(out)))
         return _exit_code(evolve(config, hooks=hooks, cache=directory.cache, dataset=dataset), out)
 
 
 def command_resume(args: argparse.Namespace) -> int:
     hooks = () if args.quiet else (ConsoleReporter(run_directory=args.run_directory),)
     try:
-        result = resume_run(args.run_directory, args.generations, hooks=hooks, restart=args.restart)
+        result = resume_run(
+            args.run_directory,
+            args.generations,
+            hooks=hooks,
+            restart=args.restart,
+            tensorboard=True if args.tensorboard else None,  # left out: as the run's config says
+        )
     except RunFinished as finished:  # nothing went wrong: the run is as done as it was asked to be
         if not args.quiet:
             print(f"deatf-gan: {finished}")

@@ -7,6 +7,7 @@ module changes no global backend and needs no display.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import warnings
 from pathlib import Path
@@ -95,6 +96,21 @@ def image_side(dim: int) -> int | None:
 def plot_samples(
     real: np.ndarray, generated: np.ndarray, path: str | Path, title: str = "", centres: np.ndarray | None = None
 ) -> Path:
+    """``samples_figure`` as a PNG at ``path``."""
+    return _save(samples_figure(real, generated, title, centres), Path(path))
+
+
+def figure_png(figure: Figure) -> bytes:
+    """The figure as PNG bytes, drawn as ``_save`` draws it (for a log that stores images)."""
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure)
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def samples_figure(
+    real: np.ndarray, generated: np.ndarray, title: str = "", centres: np.ndarray | None = None
+) -> Figure:
     """Generated samples against real ones: overlaid histograms for 1-D data, a scatter plot
     for 2-D data (with a mixture's mode ``centres`` marked), image grids side by side for
     square images (64 values: 8 × 8), and a scatter of the first two features otherwise."""
@@ -112,7 +128,7 @@ def plot_samples(
     if title:
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    return _save(figure, Path(path))
+    return figure
 
 
 def _histograms(real: np.ndarray, generated: np.ndarray) -> Figure:

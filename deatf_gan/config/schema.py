@@ -226,6 +226,17 @@ class ExecutorConfig:
 
 
 @dataclass(frozen=True)
+class LoggingConfig:
+    """Records of a run beyond its run directory's own files.
+
+    ``tensorboard``: TensorBoard event files in ``RUN_DIR/tensorboard/`` after every
+    generation (``deatf_gan.tensorboard_log``), so ``tensorboard --logdir runs/`` compares runs.
+    """
+
+    tensorboard: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """A deatf_gan run: the data, the search space, how individuals train and are scored, the
     generation loop and where evaluations run. Every key may be left out for its default."""
@@ -237,6 +248,7 @@ class Config:
     evaluation: EvaluationConfig = EvaluationConfig()
     evolution: EvolutionConfig = EvolutionConfig()
     executor: ExecutorConfig = ExecutorConfig()
+    logging: LoggingConfig = LoggingConfig()
 
     def build_search_space(self) -> SearchSpace:
         return build_search_space(self.search_space)

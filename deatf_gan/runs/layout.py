@@ -10,6 +10,7 @@ Layout::
     RUN_DIR/hall_of_fame/rank_N/   genome.json, generator.keras, discriminator.keras, metrics.json
     RUN_DIR/checkpoints/           the last few generations' complete state (JSON + arrays)
     RUN_DIR/cache/                 evaluations finished in the generation in progress
+    RUN_DIR/tensorboard/           TensorBoard event files, with ``logging.tensorboard`` only
     RUN_DIR/.lock                  while a run or resume writes: its process id (``lock``)
 """
 
@@ -27,6 +28,7 @@ POPULATION = "population.json"
 HALL_OF_FAME = "hall_of_fame"
 CHECKPOINTS = "checkpoints"
 CACHE = "cache"
+TENSORBOARD = "tensorboard"
 LOCK = ".lock"
 
 

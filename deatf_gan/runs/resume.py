@@ -20,6 +20,7 @@ def resume_run(
     hooks: tuple[Hook, ...] = (),
     map_fn=None,
     restart: bool = False,
+    tensorboard: bool | None = None,
 ) -> EvolutionResult:
     """Continue a run from its last complete generation, reusing evaluations it finished since.
 
@@ -28,7 +29,9 @@ def resume_run(
     while it runs. A run whose logbook has rows but whose checkpoints are gone is refused:
     it could only start again from generation 0, which ``restart`` asks for. A run whose
     checkpoint already holds its last generation raises :class:`RunFinished`, which says how
-    to extend it, rather than pretending to resume.
+    to extend it, rather than pretending to resume. TensorBoard event files are written as
+    the run's ``logging.tensorboard`` says, or as ``tensorboard`` says if given (and the run
+    directory's config is saved with it).
     """
     run_directory = Path(run_directory)
     config = run_config(run_directory, import_user_code=True)
@@ -36,6 +39,8 @@ def resume_run(
         if generations < 0:
             raise ConfigError(f"--generations: must be >= 0 (got {generations})")
         config = replace(config, evolution=replace(config.evolution, generations=generations))
+    if tensorboard is not None:
+        config = replace(config, logging=replace(config.logging, tensorboard=tensorboard))
     with RunLock(run_directory):
         saved = load_checkpoint(run_directory)
         done = len(read_lines(run_directory / LOGBOOK_JSONL))
@@ -50,5 +55,8 @@ def resume_run(
                 f"{run_directory}: finished, generation {saved.generation} of {total} is done; nothing to resume"
                 f" (to extend it, give a new total: --generations N with N > {saved.generation})"
             )
+        from deatf_gan.tensorboard_log import tensorboard_hooks  # it reads run directories' layout: imported late
+
         directory = RunDirectory(run_directory, resuming=True)
-        return evolve(config, map_fn=map_fn, hooks=(directory, *hooks), cache=directory.cache, resume=saved)
+        hooks = (directory, *tensorboard_hooks(config, run_directory), *hooks)
+        return evolve(config, map_fn=map_fn, hooks=hooks, cache=directory.cache, resume=saved)
