@@ -144,3 +144,12 @@ def test_a_relative_data_path_means_the_config_files_folder(tmp_path, monkeypatc
     with pytest.raises(ConfigError) as error:  # --set is a command-line path: the current folder's
         load_config(folder / "c.yaml", ["data.params.path=points.npy"])
     assert "'points.npy'" in str(error.value)
+
+
+def test_logging_defaults_off_and_round_trips(tmp_path):
+    assert config_from_dict({}).logging.tensorboard is False
+    config = config_from_dict({"logging": {"tensorboard": True}})
+    assert config.logging.tensorboard is True
+    save_config(config, tmp_path / "c.yaml")
+    assert load_config(tmp_path / "c.yaml") == config
+    assert config_from_dict(config_to_dict(config)) == config
