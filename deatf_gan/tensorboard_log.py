@@ -155,7 +155,10 @@ class TensorBoardLogger(Hook):
         latent, real = held_out(context, best.genome)
         latent, real = latent[:SAMPLES], real[:SAMPLES]
         job = (best.genome, state.dataset, best.seed, best.result.weights, latent)
-        [generated] = list(state.map_fn(generated_samples, [job]))
+        try:
+            [generated] = list(state.map_fn(generated_samples, [job]))
+        except Exception as error:  # noqa: BLE001 - a missing picture must not end the run
+            generated = error
         if not isinstance(generated, np.ndarray) or generated.shape != real.shape:
             logger.warning("no samples picture of individual %d: its samples came back as %r", best.id, generated)
             return None
