@@ -104,6 +104,8 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
     lineage = ("inherited" if args.inherit == "on" else "from scratch") + (f" {args.label}" if args.label else "")
     if continued:
         candidates = f" from the best {evo.train_on.candidates}, halving" if evo.train_on.candidates > 1 else ""
+        if evo.train_on.learning_rate_decay != 1:
+            candidates += f", learning rates ×{evo.train_on.learning_rate_decay:g} a round"
         lineage += (
             f" + {evo.train_on.rounds} rounds of {evo.train_on.children} training on{candidates} ({continued_steps})"
         )

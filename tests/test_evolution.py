@@ -257,6 +257,36 @@ def test_train_on_candidates_halve_each_round_from_the_fittest_distinct_genomes(
         ]
 
 
+def test_train_on_children_train_with_decayed_learning_rates_never_below_the_space():
+    """Each round's children train with both rates times the decay, clamped to the space's lowest,
+    and keep the rest of their parent's genome."""
+    evaluated = {}
+
+    class Record(Hook):
+        def on_generation(self, state):
+            evaluated.update({ind.id: ind for ind in state.evaluated})
+            evaluated.update({ind.id: ind for ind in state.population})
+
+    train_on = {"rounds": 4, "children": 1, "steps": 10, "learning_rate_decay": 0.25}
+    config = _config(population=3, generations=0, train_on=train_on)
+    evolve(config, hooks=[Record()])
+    low = config.build_search_space().hyperparameters.generator_learning_rate.low
+    children = [ind for ind in evaluated.values() if ind.operators == ("train_on",)]
+    assert len(children) == 4
+    clamped = 0
+    for child in children:
+        parent = evaluated[child.parents[0]].genome
+        rate = child.genome.hyperparameters.generator_learning_rate
+        assert rate == max(low, parent.hyperparameters.generator_learning_rate * 0.25)
+        clamped += rate == low
+        rates = dict(generator_learning_rate=0, discriminator_learning_rate=0)  # all but the rates agree
+        assert dataclasses.replace(child.genome.hyperparameters, **rates) == dataclasses.replace(
+            parent.hyperparameters, **rates
+        )
+        assert child.genome.generator == parent.generator and child.genome.discriminator == parent.discriminator
+    assert clamped >= 1  # four quarterings reach the space's floor
+
+
 def test_train_on_rounds_of_a_run_in_which_everything_failed_do_nothing():
     config = _config(generations=1, train_on={"rounds": 2, "children": 1, "steps": 10})
     result = evolve(config, evaluate=lambda genome, context: math.nan)

@@ -169,7 +169,11 @@ class TrainOnConfig:
     (null: ``training.steps``) and are scored like any individual; they become the
     population, so the next round goes on from the best of them. The first round trains the
     ``candidates`` fittest distinct genomes, each later round half as many (rounded up), so
-    the chain hedges against a search that overrated its winner (successive halving). From
+    the chain hedges against a search that overrated its winner (successive halving).
+    ``learning_rate_decay``: each round's children train with both learning rates times this
+    factor (not below the search space's minimum): a step schedule across the rounds, the
+    annealing a long GAN training uses, so the chain ends at the low rates that sample
+    precision needs (1: the rates evolution chose, unchanged). From
     the first round the hall of fame holds the chain's points only and keeps the best of
     them, so a long training that collapses late loses nothing that came before (early
     stopping by the run's own fitness). Needs ``evolution.inherit_weights``.
@@ -179,6 +183,7 @@ class TrainOnConfig:
     children: int = 2
     steps: int | None = None
     candidates: int = 1
+    learning_rate_decay: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -338,7 +338,7 @@ class _Evolution:
             # lucky short one above every longer one (docs/benchmarks.md, "Training the best on").
             self.hall_of_fame = HallOfFame(self.config.evolution.hall_of_fame, similar=same_genome)
         children = [
-            self.new_individual(parent.genome, generation, (parent,), ("train_on",))
+            self.new_individual(self._annealed(parent.genome), generation, (parent,), ("train_on",))
             for parent in candidates
             for _ in range(settings.children)
         ]
@@ -346,6 +346,24 @@ class _Evolution:
         evaluated = self.evaluate_invalid(children, generation, context)
         successful = [child for child in children if not child.failed]
         return sorted(successful, key=lambda ind: ind.fitness, reverse=True) or population, evaluated
+
+    def _annealed(self, genome: GANGenome) -> GANGenome:
+        """``genome`` with both learning rates times ``train_on.learning_rate_decay``, not
+        below the search space's lowest (the child must stay inside the space)."""
+        decay = self.config.evolution.train_on.learning_rate_decay
+        if decay == 1:
+            return genome
+        hyper, space = genome.hyperparameters, self.space.hyperparameters
+        return replace(
+            genome,
+            hyperparameters=replace(
+                hyper,
+                generator_learning_rate=max(space.generator_learning_rate.low, hyper.generator_learning_rate * decay),
+                discriminator_learning_rate=max(
+                    space.discriminator_learning_rate.low, hyper.discriminator_learning_rate * decay
+                ),
+            ),
+        )
 
     def record(
         self, generation: int, population: list[Individual], evaluated: list[Individual], seconds: float
