@@ -11,6 +11,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
+from deatf_gan import quiet_start
 from deatf_gan.config import config_json_schema, load_config
 from deatf_gan.datasets import load_dataset
 from deatf_gan.errors import ConfigError, DeatfGanError, RunFinished
@@ -294,8 +295,10 @@ def _quiet_tensorflow_start_up() -> None:
     """TensorFlow's C++ start-up lines (absl's "All log messages before InitializeLog", oneDNN,
     CPU features, XLA service) say nothing a user of this command can act on, and its loader
     of XLA's disk cache logs an ERROR line per function that means nothing (as in the workers,
-    ``executors.configure_worker``); failures still raise. A level the user set is kept."""
+    ``executors.configure_worker``); failures still raise. A level the user set is kept. The
+    lines that no level stops are dropped from the first import (``quiet_start``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    quiet_start.install()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,6 +44,7 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 
 import cloudpickle
 
+from deatf_gan import quiet_start
 from deatf_gan.config import ExecutorConfig
 from deatf_gan.errors import ConfigError, RunAborted
 
@@ -108,6 +109,7 @@ def configure_worker(threads: int = 1) -> None:
     # cache logs an ERROR line per function that means nothing (the loader tries the text format
     # before the binary one); a real failure still raises, and is recorded with the individual.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    quiet_start.install()  # the lines that no level stops
     import tensorflow as tf
 
     from deatf_gan import xla_cache
