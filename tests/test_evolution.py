@@ -287,30 +287,6 @@ def test_train_on_children_train_with_decayed_learning_rates_never_below_the_spa
     assert clamped >= 1  # four quarterings reach the space's floor
 
 
-def test_train_on_with_kept_parents_goes_on_from_the_best_point_of_the_chain():
-    """Each round trains on from the fittest of every chain point so far: a child that scored
-    worse than its parent does not become the next round's parent."""
-    evaluated, populations = {}, {}
-
-    class Record(Hook):
-        def on_generation(self, state):
-            evaluated.update({ind.id: (state.generation, ind) for ind in state.evaluated})
-            populations[state.generation] = list(state.population)
-
-    train_on = {"rounds": 5, "children": 1, "steps": 10, "keep_parents": True}
-    config = _config(population=3, generations=0, train_on=train_on)
-    evolve(config, hooks=[Record()])
-    best = max(populations[0], key=lambda ind: ind.fitness)
-    worse_children = 0
-    for generation in range(1, 6):
-        (child,) = [ind for gen, ind in evaluated.values() if gen == generation]
-        assert child.parents == (best.id,)
-        worse_children += not child.fitness > best.fitness
-        best = max(best, child, key=lambda ind: ind.fitness)
-        assert max(populations[generation], key=lambda ind: ind.fitness) is best
-    assert worse_children >= 1  # the case the parents are kept for happened
-
-
 def test_train_on_rounds_of_a_run_in_which_everything_failed_do_nothing():
     config = _config(generations=1, train_on={"rounds": 2, "children": 1, "steps": 10})
     result = evolve(config, evaluate=lambda genome, context: math.nan)

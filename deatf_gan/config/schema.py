@@ -173,10 +173,7 @@ class TrainOnConfig:
     ``learning_rate_decay``: each round's children train with both learning rates times this
     factor (not below the search space's minimum): a step schedule across the rounds, the
     annealing a long GAN training uses, so the chain ends at the low rates that sample
-    precision needs (1: the rates evolution chose, unchanged). ``keep_parents``: a round's
-    parents stay in the population beside their children, so where every child scored
-    worse the next round trains the parent again (with new seeds) rather than going on from
-    a child that got worse: the chain goes on from its best point. From
+    precision needs (1: the rates evolution chose, unchanged). From
     the first round the hall of fame holds the chain's points only and keeps the best of
     them, so a long training that collapses late loses nothing that came before (early
     stopping by the run's own fitness). Needs ``evolution.inherit_weights``.
@@ -187,7 +184,6 @@ class TrainOnConfig:
     steps: int | None = None
     candidates: int = 1
     learning_rate_decay: float = 1.0
-    keep_parents: bool = False
 
 
 @dataclass(frozen=True)

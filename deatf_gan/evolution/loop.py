@@ -345,8 +345,7 @@ class _Evolution:
         context = replace(self.context, steps=settings.steps or self.context.steps)
         evaluated = self.evaluate_invalid(children, generation, context)
         successful = [child for child in children if not child.failed]
-        pool = successful + (candidates if settings.keep_parents else [])
-        return sorted(pool, key=lambda ind: ind.fitness, reverse=True) or population, evaluated
+        return sorted(successful, key=lambda ind: ind.fitness, reverse=True) or population, evaluated
 
     def _annealed(self, genome: GANGenome) -> GANGenome:
         """``genome`` with both learning rates times ``train_on.learning_rate_decay``, not
