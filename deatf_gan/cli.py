@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import warnings
@@ -297,8 +296,7 @@ def _quiet_tensorflow_start_up() -> None:
     of XLA's disk cache logs an ERROR line per function that means nothing (as in the workers,
     ``executors.configure_worker``); failures still raise. A level the user set is kept. The
     lines that no level stops are dropped from the first import (``quiet_start``)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    quiet_start.install()
+    quiet_start.quiet_tensorflow()
 
 
 def main(argv: list[str] | None = None) -> int:

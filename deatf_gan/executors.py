@@ -108,8 +108,7 @@ def configure_worker(threads: int = 1) -> None:
     # Every worker would log the same start-up lines, and loading compiled code from XLA's disk
     # cache logs an ERROR line per function that means nothing (the loader tries the text format
     # before the binary one); a real failure still raises, and is recorded with the individual.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    quiet_start.install()  # the lines that no level stops
+    quiet_start.quiet_tensorflow()
     import tensorflow as tf
 
     from deatf_gan import xla_cache

@@ -43,24 +43,29 @@ def architecture(record: dict) -> tuple[str, str]:
     return record["generator"], record["discriminator"]
 
 
+def first_tries(individuals: Sequence[dict]) -> list[tuple[dict, bool]]:
+    """Every record in evaluation order (generation, then id), with whether its architecture
+    was tried then for the first time."""
+    seen: set[tuple[str, str]] = set()
+    tries = []
+    for record in sorted(individuals, key=lambda r: (r["generation"], r["id"])):
+        tries.append((record, architecture(record) not in seen))
+        seen.add(architecture(record))
+    return tries
+
+
 def coverage(individuals: Sequence[dict]) -> dict[str, np.ndarray]:
     """Per generation: individuals evaluated, architectures never tried before, and the
     number of distinct architectures tried so far."""
+    tries = first_tries(individuals)
     generations = sorted({record["generation"] for record in individuals})
-    seen: set[tuple[str, str]] = set()
-    evaluated, new, distinct = [], [], []
-    for generation in generations:
-        records = [r for r in individuals if r["generation"] == generation]
-        fresh = {architecture(r) for r in records} - seen
-        seen |= fresh
-        evaluated.append(len(records))
-        new.append(len(fresh))
-        distinct.append(len(seen))
+    evaluated = [sum(r["generation"] == g for r, _ in tries) for g in generations]
+    new = [sum(r["generation"] == g and first for r, first in tries) for g in generations]
     return {
         "generation": np.array(generations),
         "evaluated": np.array(evaluated),
         "new": np.array(new),
-        "distinct": np.array(distinct),
+        "distinct": np.cumsum(new),
     }
 
 
@@ -128,14 +133,9 @@ def coverage_figure(individuals: Sequence[dict], measure: FitnessMeaning | None 
     top.set_title("Search-space coverage: architectures (both networks' layers) tried per generation", fontsize=10)
     top.legend(fontsize=8)
     top.grid(alpha=0.3)
-    ordered = sorted(individuals, key=lambda r: (r["generation"], r["id"]))
-    seen: set[tuple[str, str]] = set()
-    new = []
-    for record in ordered:
-        new.append(architecture(record) not in seen)
-        seen.add(architecture(record))
+    tries = first_tries(individuals)
     for is_new, colour, label in ((False, "tab:gray", "tried before"), (True, "tab:orange", "new architecture")):
-        chosen = [r for r, flag in zip(ordered, new) if flag == is_new and not r.get("failed")]
+        chosen = [r for r, first in tries if first == is_new and not r.get("failed")]
         bottom.scatter(
             [r["generation"] for r in chosen], [_fitness(r) for r in chosen], s=14, color=colour, label=label
         )

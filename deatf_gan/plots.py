@@ -31,8 +31,7 @@ GENEALOGY_MEMBERS = 3  # hall-of-fame ranks whose ancestry is drawn: more tangle
 
 def _save(figure: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(figure)
-    figure.savefig(path, dpi=100)
+    path.write_bytes(figure_png(figure))
     return path
 
 

@@ -89,5 +89,12 @@ def install() -> None:
         sys.meta_path.insert(0, _QuietFinder())
 
 
+def quiet_tensorflow() -> None:
+    """TensorFlow's C++ log level at 3 unless the user set one, and its first import without the
+    start-up lines that no level stops: for the command line and the worker processes."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    install()
+
+
 def uninstall() -> None:
     sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, _QuietFinder)]

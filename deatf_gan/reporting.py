@@ -120,10 +120,7 @@ class ConsoleReporter(Hook):
             return "?"
         bound = "≤" if self._measured < 2 else "~"
         steps = sum(_steps(self._config, g) for g in range(generation + 1, self.total_generations + 1))
-        if total is not None:
-            steps += _steps(self._config, generation, total - done)
-        else:
-            steps += _steps(self._config, generation)
+        steps += _steps(self._config, generation, None if total is None else total - done)
         return bound + _clock(rate * steps)
 
     def on_start(self, state: GenerationState) -> None:

@@ -51,11 +51,10 @@ def generated_samples(job: tuple) -> np.ndarray:
     latent)`` applied to ``latent``. Run where the evaluations run, whose Keras is loaded."""
     import keras
 
-    from deatf_gan.build import build_generator
+    from deatf_gan.build import trained_pair
 
     genome, dataset, seed, weights, latent = job
-    generator = build_generator(genome, dataset, seed)
-    generator.set_weights(weights[0])
+    generator, _ = trained_pair(genome, dataset, seed, weights)
     samples = np.asarray(generator(latent, training=False))
     keras.backend.clear_session(free_memory=False)
     return samples
