@@ -71,13 +71,20 @@ def build_generator(genome: GANGenome, dataset: Dataset, seed: int) -> keras.Mod
     return keras.Model(latent, x, name="generator")
 
 
+def discriminator_input_dim(genome: GANGenome, dataset: Dataset) -> int:
+    """Columns of the discriminator's input: ``packing`` samples side by side (``deatf_gan.packing``)."""
+    return genome.hyperparameters.packing * dataset.dim
+
+
 def build_discriminator(genome: GANGenome, dataset: Dataset, seed: int) -> keras.Model:
-    """data (``dataset.dim``) → hidden layers → one linear logit."""
+    """data (``packing · dataset.dim``: a pack of samples) → hidden layers → one linear logit."""
     seeds = layer_seeds(seed, "discriminator", len(genome.discriminator.layers))
-    data = keras.Input((dataset.dim,), name="data")
+    packing = genome.hyperparameters.packing
+    data = keras.Input((discriminator_input_dim(genome, dataset),), name="data")
     x = data
     if dataset.standardize:
-        x = keras.layers.Normalization(mean=dataset.mean, variance=dataset.variance, name="standardize")(x)
+        mean, variance = (np.tile(np.reshape(v, -1), packing) for v in (dataset.mean, dataset.variance))
+        x = keras.layers.Normalization(mean=mean, variance=variance, name="standardize")(x)
     x = _hidden_stack(x, genome.discriminator, seeds, "discriminator")
     logit = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=seeds[-1]), name="logit")(x)
     return keras.Model(data, logit, name="discriminator")
@@ -107,7 +114,7 @@ def initial_weights(genome: GANGenome, dataset: Dataset, seed: int) -> tuple[lis
         return values + [np.asarray(output), np.zeros(output_dim, np.float32)]
 
     return network("generator", genome.hyperparameters.latent_dim, dataset.dim), network(
-        "discriminator", dataset.dim, 1
+        "discriminator", discriminator_input_dim(genome, dataset), 1
     )
 
 

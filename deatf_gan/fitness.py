@@ -82,8 +82,12 @@ class TrainedPair:
 
     @functools.cached_property
     def fake_logits(self) -> np.ndarray:
-        """The pair's own discriminator's logits for ``generated`` (inference mode)."""
-        return np.asarray(self.discriminator(self.generated, training=False))
+        """The pair's own discriminator's logits for ``generated`` (inference mode), one per
+        pack where the genome packs (``deatf_gan.packing``)."""
+        from deatf_gan.packing import pack
+
+        packed = pack(self.generated, self.genome.hyperparameters.packing)
+        return np.asarray(self.discriminator(packed, training=False))
 
     @functools.cached_property
     def judged_loss(self) -> float:

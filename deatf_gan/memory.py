@@ -46,12 +46,13 @@ def largest_parameters(config: Config, data_dim: int) -> dict[str, int]:
     """Weights of the search space's largest individual, by the config key they grow with."""
     g, d = config.search_space.generator, config.search_space.discriminator
     latent = config.search_space.hyperparameters.latent_dim.max
+    packed_dim = data_dim * max(config.search_space.hyperparameters.packing)  # the discriminator's input
     return {
         "search_space.generator.units.max": (g.max_layers - 1) * g.units.max**2
         + g.units.max * data_dim
         + 6 * g.units.max * g.max_layers,
         "search_space.discriminator.units.max": (d.max_layers - 1) * d.units.max**2
-        + d.units.max * (data_dim + 1)
+        + d.units.max * (packed_dim + 1)
         + 6 * d.units.max * d.max_layers,
         "search_space.hyperparameters.latent_dim.max": latent * g.units.max,
     }
@@ -68,8 +69,9 @@ def individual_terms(config: Config, data_dim: int) -> dict[str, float]:
     terms = {key: FLOAT * COPIES_OF_WEIGHTS * count for key, count in largest_parameters(config, data_dim).items()}
     terms["search_space.hyperparameters.latent_dim.max"] += activations * (batch + evaluated) * latent
     # a training step runs the generator once and the discriminator on fake and real batches
-    terms["search_space.hyperparameters.batch_sizes"] = activations * batch * (hidden_g + 3 * hidden_d + 3 * data_dim)
-    terms["training.eval_samples"] = activations * evaluated * (hidden_g + 2 * hidden_d + 2 * data_dim)
+    packed_dim = data_dim * max(hyper.packing)
+    terms["search_space.hyperparameters.batch_sizes"] = activations * batch * (hidden_g + 3 * hidden_d + 3 * packed_dim)
+    terms["training.eval_samples"] = activations * evaluated * (hidden_g + 2 * hidden_d + 2 * packed_dim)
     return terms
 
 

@@ -18,6 +18,7 @@ from deatf_gan.datasets import Dataset
 from deatf_gan.genome import Hyperparameters
 from deatf_gan.losses import gan_loss, r1_penalty
 from deatf_gan.noise import latent_noise
+from deatf_gan.packing import pack
 from deatf_gan.schedule import SEGMENT_STEPS, training_schedule
 
 _OPTIMIZERS = {
@@ -67,7 +68,9 @@ def train_pair(
     ``θ``), and the generator leaves holding ``θ_ema``: the averaged generator is the one
     scored and kept. Batch norm's moving statistics are not averaged; the averaged
     generator uses the trained generator's. With ``r1_penalty = γ > 0`` each discriminator
-    loss adds ``γ · losses.r1_penalty`` of the real batch's input gradients.
+    loss adds ``γ · losses.r1_penalty`` of the real batch's input gradients. With ``packing =
+    m > 1`` the discriminator judges packs of ``m`` samples (``deatf_gan.packing.pack``), real
+    and fake alike, and R1 takes the gradients with respect to the real packs.
     """
     h = hyperparameters
     d_steps = h.discriminator_steps
@@ -93,12 +96,12 @@ def train_pair(
         def body(step, _g_loss, _d_loss, averaged):
             d_loss = tf.constant(0.0)
             for k in range(d_steps):
-                real = tf.gather(data, batches[(step - first) * d_steps + k])
+                real = pack(tf.gather(data, batches[(step - first) * d_steps + k]), h.packing)
                 z = latent(step * (d_steps + 1) + k)
                 with tf.GradientTape() as tape:
                     fake = generator(z, training=True)
-                    fake_logits = discriminator(fake, training=True)
-                    with tf.GradientTape() as inner:  # the real batch's input gradients, for R1
+                    fake_logits = discriminator(pack(fake, h.packing), training=True)
+                    with tf.GradientTape() as inner:  # the real packs' input gradients, for R1
                         inner.watch(real)
                         real_logits = discriminator(real, training=True)
                         real_total = tf.reduce_sum(real_logits)
@@ -110,7 +113,7 @@ def train_pair(
                 d_optimizer.apply(grads, discriminator.trainable_variables)
             z = latent(step * (d_steps + 1) + d_steps)
             with tf.GradientTape() as tape:
-                g_loss = generator_loss_fn(discriminator(generator(z, training=True), training=True))
+                g_loss = generator_loss_fn(discriminator(pack(generator(z, training=True), h.packing), training=True))
             grads = tape.gradient(g_loss, generator.trainable_variables)
             g_optimizer.apply(grads, generator.trainable_variables)
             return step + 1, g_loss, d_loss, average(averaged) if averaged else averaged

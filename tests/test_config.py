@@ -40,14 +40,16 @@ def test_loss_and_generator_ema_choices_round_trip(tmp_path):
 def test_default_space_trains_every_individual_as_a_plain_gan():
     space = Config().build_search_space().hyperparameters
     assert space.loss.options == ("non_saturating",) and space.generator_ema.options == (0.0,)
-    assert space.r1_penalty.options == (0.0,)
+    assert space.r1_penalty.options == (0.0,) and space.packing.options == (1,)
 
 
-def test_r1_penalty_choices_round_trip(tmp_path):
-    config = config_from_dict({"search_space": {"hyperparameters": {"r1_penalty": [0, 1.0, 10]}}})
+def test_r1_penalty_and_packing_choices_round_trip(tmp_path):
+    hyper = {"r1_penalty": [0, 1.0, 10], "packing": [1, 2, 4]}
+    config = config_from_dict({"search_space": {"hyperparameters": hyper}})
     save_config(config, tmp_path / "c.yaml")
     assert load_config(tmp_path / "c.yaml") == config
     assert config.build_search_space().hyperparameters.r1_penalty.options == (0.0, 1.0, 10.0)
+    assert config.build_search_space().hyperparameters.packing.options == (1, 2, 4)
 
 
 def test_defaults_fill_missing_sections():

@@ -151,3 +151,26 @@ def test_every_mutation_gives_weights_that_fit_the_child(name):
         generator.set_weights(weights[0])  # raises if a shape is wrong
         discriminator.set_weights(weights[1])
         assert inheritance.trained_steps(child) == 30
+
+
+def test_a_packing_change_keeps_the_discriminators_judgement_of_the_samples_it_saw():
+    """Packing more samples adds first-layer rows, zero, so the child's discriminator judges a
+    pack by its first samples exactly as the parent judged them; packing fewer drops rows."""
+    from deatf_gan.packing import pack
+
+    parent = dataclasses.replace(_genome(), hyperparameters=Hyperparameters(latent_dim=3, packing=2))
+    weights = _trained(parent, 0)
+    samples = np.random.default_rng(2).normal(size=(64, DATASET.dim)).astype(np.float32)
+    for packing in (3, 1):
+        child = dataclasses.replace(parent, hyperparameters=Hyperparameters(latent_dim=3, packing=packing))
+        inherited = _child_weights(child, (parent, weights))
+        kernel = inherited[1][0]
+        assert kernel.shape[0] == packing * DATASET.dim
+        shared = min(packing, 2) * DATASET.dim
+        np.testing.assert_array_equal(kernel[:shared], weights[1][0][:shared])
+        assert all(np.array_equal(a, b) for a, b in zip(inherited[0], weights[0]))
+        if packing > 2:
+            assert not kernel[shared:].any()
+            ours = _outputs(child, inherited, data=pack(samples, packing))[1]
+            theirs = _outputs(parent, weights, data=pack(samples, 2))[1]
+            np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

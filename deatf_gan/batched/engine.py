@@ -33,12 +33,14 @@ from deatf_gan.batched.state import (
     export_role,
     load_chunk,
 )
+from deatf_gan.build import discriminator_input_dim
 from deatf_gan.compiled import CompiledFunction
 from deatf_gan.datasets import Dataset
 from deatf_gan.genome import GANGenome, SearchSpace
 from deatf_gan.inheritance import Weights
 from deatf_gan.losses import GAN_LOSSES, masked_mean, r1_penalty
 from deatf_gan.noise import hashed_normal
+from deatf_gan.packing import pack_rows
 from deatf_gan.schedule import SEGMENT_STEPS
 from deatf_gan.streams import DropoutStream
 
@@ -65,10 +67,25 @@ class _Networks:
             out = self.genes.data_mean + out * self.genes.data_scale
         return out, moving
 
+    def pack(self, samples, counts=None):
+        """The discriminator's inputs from samples ``[K, R, dim]`` in data units: packs of the
+        superset's largest degree cycling within each individual's ``counts`` rows (None:
+        all ``R``; ``deatf_gan.packing.pack_rows``); the samples themselves where no genome packs."""
+        return pack_rows(samples, self.superset.packing, counts)
+
     def discriminate(self, x, role: RoleState, parameters=None, moving=None, batch=None, noise=None, groups: int = 1):
-        """Logits ``[K, B]`` (and the discriminator's moving statistics after the call)."""
-        if self.superset.standardize:
-            x = (x - self.genes.data_mean) / self.genes.data_scale
+        """Logits ``[K, B]`` of inputs from :meth:`pack` (and the discriminator's moving
+        statistics after the call). An individual packing fewer samples than the superset
+        sees zeros in the columns past its own, whose kernel rows are zero and stay zero."""
+        s = self.superset
+        if s.standardize:
+            mean, scale = self.genes.data_mean, self.genes.data_scale
+            if s.packing > 1:
+                mean, scale = tf.tile(mean, [s.packing]), tf.tile(scale, [s.packing])
+            x = (x - mean) / scale
+        if s.packing > 1:
+            own = tf.cast(tf.range(s.packing)[None, :] < self.genes.packing[:, None], tf.float32)
+            x = x * tf.repeat(own, s.discriminator.input_dim // s.packing, axis=1)[:, None, :]
         params = self.discriminator_layout.unflatten(role.parameters if parameters is None else parameters)
         moving = (role.moving_means, role.moving_variances) if moving is None else moving
         logits, moving = forward(
@@ -123,13 +140,15 @@ def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batch
         active = sub < d_steps
         draw = step * (d_steps + 1) + sub
         real = tf.gather(data, tf.gather(batches, (step - first) * s.discriminator_steps + sub, axis=1))
+        real = nets.pack(real, count)
         batch = Batch(sample_mask, count, active)
         noise = (seeds, draw, DropoutStream.GENERATOR_IN_DISCRIMINATOR_STEP)
         fake, g_moving = nets.generate(latent(draw), g_role, moving=g_moving, batch=batch, noise=noise)
+        fake = nets.pack(fake, count)
         with tf.GradientTape() as tape:
             tape.watch(d_role.parameters)
             streams = (DropoutStream.DISCRIMINATOR_ON_FAKE, DropoutStream.DISCRIMINATOR_ON_REAL)
-            with tf.GradientTape() as inner:  # the real batch's input gradients, for R1
+            with tf.GradientTape() as inner:  # the real packs' input gradients, for R1
                 inner.watch(real)
                 logits, d_moving = nets.discriminate(tf.concat([fake, real], axis=1), d_role, batch=batch,
                                                      noise=(seeds, draw, streams), groups=2)  # fmt: skip
@@ -166,7 +185,7 @@ def _train(superset: Superset, genes: ChunkGenes, state: ChunkState, data, batch
             g_noise = (seeds, draw, DropoutStream.GENERATOR_IN_GENERATOR_STEP)
             fake, g_moving = nets.generate(latent(draw), g_role, moving=g_moving, batch=batch, noise=g_noise)
             d_noise = (seeds, draw, DropoutStream.DISCRIMINATOR_IN_GENERATOR_STEP)
-            fake_logits, d_moving = nets.discriminate(fake, d_role, batch=batch, noise=d_noise)
+            fake_logits, d_moving = nets.discriminate(nets.pack(fake, count), d_role, batch=batch, noise=d_noise)
             g_loss = _own(genes.loss, [GAN_LOSSES[name].generator(fake_logits, mean=mean) for name in s.losses])
             total = tf.reduce_sum(g_loss)
         grads = tape.gradient(total, g_role.parameters, unconnected_gradients="zero")
@@ -195,8 +214,8 @@ def _score_and_generate(superset: Superset, genes: ChunkGenes, state: ChunkState
     generated samples ``[K, E, dim]``."""
     nets = _Networks(superset, genes)
     fake, _ = nets.generate(latent, state.generator)
-    fake_logits, _ = nets.discriminate(fake, state.discriminator)
-    real_logits, _ = nets.discriminate(real, state.discriminator)
+    fake_logits, _ = nets.discriminate(nets.pack(fake), state.discriminator)
+    real_logits, _ = nets.discriminate(nets.pack(real), state.discriminator)
     return fake_logits, real_logits, fake
 
 
@@ -275,7 +294,13 @@ class TrainedChunk:
         s, latent_dim, state = self.superset, genome.hyperparameters.latent_dim, self._numpy_state
         return (
             export_role(s.generator, state.generator, index, genome.generator, latent_dim),
-            export_role(s.discriminator, state.discriminator, index, genome.discriminator, dataset.dim),
+            export_role(
+                s.discriminator,
+                state.discriminator,
+                index,
+                genome.discriminator,
+                discriminator_input_dim(genome, dataset),
+            ),
         )
 
     @functools.cached_property

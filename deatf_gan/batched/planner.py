@@ -54,6 +54,7 @@ class Superset:
     losses: tuple[str, ...] = ("non_saturating",)  # every loss computed, each individual's selected
     generator_ema: bool = False  # whether any individual averages its generator's weights
     r1_penalty: bool = False  # whether any individual penalises its discriminator's input gradients
+    packing: int = 1  # the largest PacGAN degree: the discriminator's input holds that many samples
 
     @classmethod
     def covering(
@@ -90,6 +91,7 @@ class Superset:
         losses = {h.loss for h in hyper}
         ema = any(h.generator_ema > 0 for h in hyper)
         r1 = any(h.r1_penalty > 0 for h in hyper)
+        packing = max(h.packing for h in hyper)
         if space is not None:
             hs = space.hyperparameters
             batch = max(batch, *hs.batch_size.options)
@@ -97,9 +99,10 @@ class Superset:
             losses |= set(hs.loss.options)
             ema |= any(decay > 0 for decay in hs.generator_ema.options)
             r1 |= any(weight > 0 for weight in hs.r1_penalty.options)
+            packing = max(packing, *hs.packing.options)
         return cls(
             generator=network("generator", latent, dataset.dim),
-            discriminator=network("discriminator", dataset.dim, 1),
+            discriminator=network("discriminator", dataset.dim * packing, 1),
             population=population,
             batch=batch,
             latent=latent,
@@ -110,6 +113,7 @@ class Superset:
             losses=tuple(name for name in LOSSES if name in losses),  # in the genome's order
             generator_ema=ema,
             r1_penalty=r1,
+            packing=packing,
         )
 
 

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from deatf_gan.batched.optimizers import OPTIMIZER_NAMES, Slots
 from deatf_gan.batched.planner import NetworkShape, Superset
-from deatf_gan.build import initial_weights
+from deatf_gan.build import discriminator_input_dim, initial_weights
 from deatf_gan.datasets import Dataset
 from deatf_gan.genome import GANGenome, MLPDescriptor
 from deatf_gan.inheritance import Weights
@@ -115,6 +115,7 @@ class ChunkGenes(NamedTuple):
     loss: np.ndarray  # [K, losses]: one-hot over the superset's losses
     generator_ema: np.ndarray  # [K]: each generator's weight-average decay β (0: none)
     r1_penalty: np.ndarray  # [K]: each discriminator's R1 weight γ (0: none)
+    packing: np.ndarray  # [K] int32: samples per discriminator input (deatf_gan.packing)
 
 
 class ChunkState(NamedTuple):
@@ -205,7 +206,8 @@ def load_chunk(superset: Superset, genomes: Sequence[GANGenome], seeds: Sequence
         [h.generator_learning_rate for h in hyper], optimizers,
     )  # fmt: skip
     d_genes, d_state = load_role(
-        s.discriminator, [g.discriminator for g in genomes], [w[1] for w in initial], [dataset.dim] * k,
+        s.discriminator, [g.discriminator for g in genomes], [w[1] for w in initial],
+        [discriminator_input_dim(g, dataset) for g in genomes],
         [h.discriminator_learning_rate for h in hyper], optimizers,
     )  # fmt: skip
     streams, noise_seeds = zip(*(training_schedule(len(dataset.samples), h, seed) for h, seed in zip(hyper, seeds)))
@@ -228,6 +230,7 @@ def load_chunk(superset: Superset, genomes: Sequence[GANGenome], seeds: Sequence
         loss=np.eye(len(s.losses), dtype=np.float32)[[s.losses.index(h.loss) for h in hyper]],
         generator_ema=np.array([h.generator_ema for h in hyper], np.float32),
         r1_penalty=np.array([h.r1_penalty for h in hyper], np.float32),
+        packing=np.array([h.packing for h in hyper], np.int32),
     )
     average = (g_state.parameters.copy(),) if s.generator_ema else ()  # starts at the initial weights
     return genes, ChunkState(g_state, d_state, average), BatchTable(s, hyper, list(streams), steps)
@@ -275,6 +278,7 @@ def chunk_specs(superset: Superset, data_dim: int) -> tuple[ChunkGenes, ChunkSta
     genes = ChunkGenes(
         g_genes, d_genes, spec(k, superset.batch), spec(k, superset.latent), spec(k, dtype=tf.int32),
         spec(k, dtype=tf.int64), spec(data_dim), spec(data_dim), spec(k, len(superset.losses)), spec(k), spec(k),
+        spec(k, dtype=tf.int32),
     )  # fmt: skip
     average = (spec(k, ParameterLayout(superset.generator).size),) if superset.generator_ema else ()
     return genes, ChunkState(g_state, d_state, average)

@@ -69,7 +69,8 @@ class HyperparameterSpaceConfig:
     ``losses`` names the GAN losses an individual may train with (``non_saturating``,
     ``least_squares``, ``hinge``) and ``generator_ema`` the decays in [0, 1) its generator's
     weight average may have (0: no average), ``r1_penalty`` the weights γ >= 0 of the R1
-    gradient penalty on real samples (0: none). Their defaults train as plain GANs do.
+    gradient penalty on real samples (0: none), ``packing`` the PacGAN degrees (samples per
+    discriminator input; 1: none). Their defaults train as plain GANs do.
     """
 
     generator_learning_rate: FloatRangeConfig = FloatRangeConfig(1e-4, 1e-2)
@@ -81,6 +82,7 @@ class HyperparameterSpaceConfig:
     losses: tuple[Loss, ...] = ("non_saturating",)
     generator_ema: tuple[float, ...] = (0.0,)
     r1_penalty: tuple[float, ...] = (0.0,)
+    packing: tuple[int, ...] = (1,)
 
 
 @dataclass(frozen=True)
@@ -289,5 +291,6 @@ def build_search_space(space: SearchSpaceConfig) -> SearchSpace:
             loss=Choice(tuple(h.losses)),
             generator_ema=Choice(tuple(h.generator_ema)),
             r1_penalty=Choice(tuple(h.r1_penalty)),
+            packing=Choice(tuple(h.packing)),
         ),
     )

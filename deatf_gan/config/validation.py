@@ -10,7 +10,7 @@ from typing import Any
 from deatf_gan.config.schema import Config, NetworkSpaceConfig
 from deatf_gan.datasets import DATASETS, check_params
 from deatf_gan.errors import ConfigError
-from deatf_gan.genome import ACTIVATIONS, INITIALIZERS, LOSSES, OPTIMIZERS
+from deatf_gan.genome import ACTIVATIONS, INITIALIZERS, LOSSES, MAX_PACKING, OPTIMIZERS
 from deatf_gan.registry import Registry
 
 # Names that live in registries downstream of the config (fitness measures, operators) are
@@ -107,6 +107,12 @@ def validate_config(config: Config, import_user_code: bool = True) -> None:
     for index, weight in enumerate(hyper.r1_penalty):
         require(0.0 <= weight <= 1000.0, f"search_space.hyperparameters.r1_penalty[{index}]", "must be in [0, 1000]",
                 weight)  # fmt: skip
+    require(len(hyper.packing) > 0, "search_space.hyperparameters.packing", "must not be empty", [])
+    smallest_batch = min(hyper.batch_sizes)
+    for index, degree in enumerate(hyper.packing):
+        require(1 <= degree <= min(MAX_PACKING, smallest_batch), f"search_space.hyperparameters.packing[{index}]",
+                f"must be in [1, {min(MAX_PACKING, smallest_batch)}] (at most {MAX_PACKING} and the smallest "
+                "batch size)", degree)  # fmt: skip
 
     training = config.training
     require(training.steps >= 1, "training.steps", "must be >= 1", training.steps)

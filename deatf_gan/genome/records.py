@@ -29,6 +29,7 @@ INITIALIZERS = (
 )
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LOSSES = ("non_saturating", "least_squares", "hinge")  # deatf_gan.losses.GAN_LOSSES by name
+MAX_PACKING = 8  # samples per discriminator input; PacGAN measured 2-4
 
 
 def _check_int(value, path: str, minimum: int) -> None:
@@ -116,8 +117,11 @@ class Hyperparameters:
     one scored and kept, and 0 switches it off. ``r1_penalty`` is the weight ``γ`` of the R1
     gradient penalty ``γ/2 · mean ‖∇ₓ l(x)‖²`` on real samples added to the discriminator's
     loss (Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?");
-    0 switches it off. All three default to plain training, so a genome written before they
-    existed loads as the same individual.
+    0 switches it off. ``packing`` is the PacGAN degree ``m`` (Lin et al. 2018, "PacGAN: The
+    power of two samples in generative adversarial networks"): the discriminator judges ``m``
+    samples concatenated into one input (``deatf_gan.packing``), which penalises a generator
+    that drops modes; 1 is a plain discriminator. All four default to plain training, so a
+    genome written before they existed loads as the same individual.
     """
 
     generator_learning_rate: float = 1e-3
@@ -129,6 +133,7 @@ class Hyperparameters:
     loss: str = "non_saturating"
     generator_ema: float = 0.0
     r1_penalty: float = 0.0
+    packing: int = 1
 
     def __post_init__(self):
         _check_float(self.generator_learning_rate, "hyperparameters.generator_learning_rate", 0.0, 10.0)
@@ -140,6 +145,12 @@ class Hyperparameters:
         _check_choice(self.loss, "hyperparameters.loss", LOSSES)
         _check_float(self.generator_ema, "hyperparameters.generator_ema", 0.0, 1.0, high_open=True)
         _check_float(self.r1_penalty, "hyperparameters.r1_penalty", 0.0, 1000.0)
+        _check_int(self.packing, "hyperparameters.packing", 1)
+        if self.packing > min(MAX_PACKING, self.batch_size):
+            raise GenomeError(
+                f"hyperparameters.packing: expected at most {MAX_PACKING} and at most batch_size "
+                f"({self.batch_size}), got {self.packing}"
+            )
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,7 @@ HYPERPARAMETER_FIELDS = (
     "loss",
     "generator_ema",
     "r1_penalty",
+    "packing",
 )
 
 
@@ -170,8 +171,9 @@ HYPERPARAMETER_FIELDS = (
 class HyperparameterSpace:
     """Ranges of the evolved training settings.
 
-    ``loss``, ``generator_ema`` and ``r1_penalty`` come last and default to one option each: a choice of one
-    draws no random number, so a space without them samples the genomes it always did.
+    ``loss``, ``generator_ema``, ``r1_penalty`` and ``packing`` come last and default to one
+    option each: a choice of one draws no random number, so a space without them samples the
+    genomes it always did.
     """
 
     generator_learning_rate: FloatRange
@@ -183,6 +185,7 @@ class HyperparameterSpace:
     loss: Choice = Choice(("non_saturating",))
     generator_ema: Choice = Choice((0.0,))  # decays β in [0, 1); 0 is off
     r1_penalty: Choice = Choice((0.0,))  # weights γ >= 0; 0 is off
+    packing: Choice = Choice((1,))  # PacGAN degrees m >= 1; 1 is a plain discriminator
 
     def field(self, name: str):
         return getattr(self, name)

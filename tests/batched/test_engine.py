@@ -350,6 +350,44 @@ def test_each_loss_type_the_generator_average_and_r1_match_the_keras_path(traine
                                    rtol=1e-4, atol=1e-5)  # fmt: skip
 
 
+# (packing, r1_penalty) of _genomes()[1:5]: every degree in one superset of degree 4, R1 on packs
+PACKING_GENES = [(2, 1.0), (1, 0.0), (3, 0.0), (4, 10.0)]
+
+
+def test_every_packing_degree_side_by_side_matches_the_keras_path():
+    """Individuals packing 1-4 samples in one superset (each cycling within its own minibatch,
+    the columns past its own pack masked): the losses, weights and held-out logits of
+    ``train_pair``, whose discriminator judges ``packing.pack`` of its batches."""
+    from deatf_gan.packing import pack
+
+    dataset = gaussian_1d(samples=500)
+    genomes = [_with(g, packing=m, r1_penalty=r1) for g, (m, r1) in zip(_genomes()[1:5], PACKING_GENES)]
+    seeds = [7 * i + 3 for i in range(len(genomes))]
+    chunk = batched.train_chunk(genomes, seeds, dataset, STEPS, latent_stddev=2.0, jit_compile=False)
+    assert chunk.superset.packing == 4 and chunk.superset.discriminator.input_dim == 4 * dataset.dim
+    rng = np.random.default_rng(8)
+    latent = rng.normal(size=(chunk.superset.population, 50, chunk.superset.latent)).astype(np.float32)
+    real = dataset.samples[rng.integers(len(dataset.samples), size=(chunk.superset.population, 50))]
+    for index, genome in enumerate(genomes):
+        latent[index, :, genome.hyperparameters.latent_dim :] = 0.0
+    fake_logits, real_logits = (t.numpy() for t in chunk.score(tf.constant(latent), tf.constant(real)))
+    for index, (genome, seed) in enumerate(zip(genomes, seeds)):
+        m = genome.hyperparameters.packing
+        generator, discriminator = build_pair(genome, dataset, seed)
+        outcome = train_pair(generator, discriminator, genome.hyperparameters, dataset, STEPS, seed, latent_stddev=2.0)
+        assert chunk.generator_losses[index] == pytest.approx(outcome.generator_loss, rel=1e-4), genome
+        assert chunk.discriminator_losses[index] == pytest.approx(outcome.discriminator_loss, rel=1e-4), genome
+        exported = chunk.export(index, genome, dataset)
+        assert exported[1][0].shape[0] == m * dataset.dim
+        for ours, theirs in zip(exported[0] + exported[1], generator.get_weights() + discriminator.get_weights()):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+        fake = generator(latent[index, :, : genome.hyperparameters.latent_dim], training=False)
+        expected_fake = discriminator(pack(fake, m), training=False).numpy()[:, 0]
+        np.testing.assert_allclose(fake_logits[index], expected_fake, rtol=1e-4, atol=1e-5)
+        expected_real = discriminator(pack(real[index], m), training=False).numpy()[:, 0]
+        np.testing.assert_allclose(real_logits[index], expected_real, rtol=1e-4, atol=1e-5)
+
+
 def test_plain_individuals_train_bit_for_bit_alike_in_a_superset_with_every_loss_averaging_and_r1():
     """A non-saturating individual without averaging gets exactly the bits it gets in a plain
     superset, when the superset also computes the other losses and averages generators."""
@@ -374,7 +412,8 @@ def test_chunk_specs_describe_what_load_chunk_gives():
     the loss one-hot, the decays and the generators' average must be there, shaped alike."""
     dataset = gaussian_1d(samples=100)
     mixed = [
-        _with(g, loss=loss, generator_ema=ema, r1_penalty=r1) for g, (loss, ema, r1) in zip(_genomes()[1:4], LOSS_GENES)
+        _with(g, loss=loss, generator_ema=ema, r1_penalty=r1, packing=m)
+        for g, (loss, ema, r1), m in zip(_genomes()[1:4], LOSS_GENES, (1, 2, 3))
     ]
     for genomes in (mixed, _genomes()[:2]):
         superset = batched.Superset.covering(genomes, dataset, None, 4, False)
@@ -404,3 +443,18 @@ def test_both_evaluators_score_and_keep_the_averaged_generator():
             np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
         plain = eval_gan(_with(genome, generator_ema=0.0), context.for_seed(seed))
         assert not all(np.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(result.weights[0], plain.weights[0]))
+
+
+def test_both_evaluators_judge_a_packing_individual_by_its_packs():
+    """The own-discriminator fitness and the held-out diagnostics read the discriminator's
+    logits of packs in both evaluators alike, and the saved discriminator takes packs."""
+    dataset = gaussian_1d(samples=500)
+    genome, seed = _with(_genomes()[1], packing=3), 5
+    context = EvalContext(dataset=dataset, steps=STEPS, latent_stddev=2.0, eval_samples=1000, fitness="generator_loss")
+    (result,) = batched.BatchedEvaluation(jit_compile=False).evaluate_chunk([(genome, seed)], context)
+    reference = eval_gan(genome, context.for_seed(seed))
+    assert not result.failed and not reference.failed
+    assert result.fitness[0] == pytest.approx(reference.fitness[0], rel=1e-4)
+    for name in ("discriminator_loss", "discriminator_accuracy_real", "discriminator_accuracy_fake"):
+        assert getattr(result, name) == pytest.approx(getattr(reference, name), rel=1e-3, abs=2e-3), name
+    assert result.weights[1][0].shape[0] == 3 * dataset.dim == reference.weights[1][0].shape[0]

@@ -42,6 +42,9 @@ def _genome_dict(space, rng):
         (lambda d: d["hyperparameters"].update(loss="wasserstein"), "hyperparameters.loss"),
         (lambda d: d["hyperparameters"].update(generator_ema=1.0), "hyperparameters.generator_ema"),
         (lambda d: d["hyperparameters"].update(generator_ema=-0.5), "hyperparameters.generator_ema"),
+        (lambda d: d["hyperparameters"].update(packing=0), "hyperparameters.packing"),
+        (lambda d: d["hyperparameters"].update(packing=2.0), "hyperparameters.packing"),
+        (lambda d: d["hyperparameters"].update(batch_size=3, packing=4), "hyperparameters.packing"),
         (
             lambda d: d["hyperparameters"].update(generator_learning_rate=float("nan")),
             "hyperparameters.generator_learning_rate",
@@ -103,7 +106,7 @@ OLD_GENOME_JSON = """{"discriminator": {"layers": [{"activation": "relu", "batch
 def test_a_genome_written_before_the_loss_genes_loads_as_plain_training():
     genome = GANGenome.from_json(OLD_GENOME_JSON)
     assert genome.hyperparameters.loss == "non_saturating"
-    assert genome.hyperparameters.generator_ema == 0.0
+    assert genome.hyperparameters.generator_ema == 0.0 and genome.hyperparameters.packing == 1
     assert genome.hyperparameters.optimizer == "rmsprop" and genome.hyperparameters.discriminator_steps == 2
     # Its run's saved config spells out the generator dropout that the default space then allowed.
     old_dropout = {"generator": {"dropout": {"min": 0.0, "max": 0.2}}}
@@ -126,12 +129,12 @@ def test_loss_and_generator_ema_round_trip_through_json():
 
 
 def test_a_space_without_loss_choices_draws_the_random_numbers_it_always_did(space):
-    """The default loss, generator_ema and r1_penalty are choices of one, which draw nothing:
-    a run's seed still samples the genomes it sampled before these genes existed."""
-    assert HYPERPARAMETER_FIELDS[-3:] == ("loss", "generator_ema", "r1_penalty")
+    """The default loss, generator_ema, r1_penalty and packing are choices of one, which draw
+    nothing: a run's seed still samples the genomes it sampled before these genes existed."""
+    assert HYPERPARAMETER_FIELDS[-4:] == ("loss", "generator_ema", "r1_penalty", "packing")
     ours, theirs = np.random.default_rng(3), np.random.default_rng(3)
     space.hyperparameters.sample(ours)
-    for name in HYPERPARAMETER_FIELDS[:-3]:
+    for name in HYPERPARAMETER_FIELDS[:-4]:
         space.hyperparameters.field(name).sample(theirs)
     assert ours.random() == theirs.random()
 
