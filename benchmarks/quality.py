@@ -2,6 +2,7 @@
 
     python benchmarks/quality.py run --datasets ring8 grid25 digits --seeds 0 1 --out quality.jsonl
     python benchmarks/quality.py report quality.jsonl        # the markdown table for docs/benchmarks.md
+    python benchmarks/quality.py run --datasets ring8 --hand-only --budget 64000 --hand-packing 4 --seeds 0 1
 
 For each dataset (``configs/<dataset>.yaml``), fitness choice and seed, ``run`` evolves a
 population (``--population``, ``--generations``, ``--steps`` override the config) and
@@ -56,11 +57,28 @@ LATENT_DIM = {"digits": 32}  # the hand-designed GAN's latent size; 8 elsewhere
 HAND_LOSSES = ("non_saturating", "least_squares")  # the textbook GAN, and the stronger one at short budgets
 
 
-def hand_designed(dataset_name: str, loss: str = "non_saturating") -> GANGenome:
-    """Two 128-unit ReLU layers per network, Adam 2e-4, batch 64 (a common textbook MLP GAN)."""
+def hand_designed(dataset_name: str, loss: str = "non_saturating", packing: int = 1) -> GANGenome:
+    """Two 128-unit ReLU layers per network, Adam 2e-4, batch 64 (a common textbook MLP GAN);
+    with ``packing`` > 1 its discriminator judges packs (PacGAN's recipe on the same GAN)."""
     network = MLPDescriptor((LayerGene(128, "relu"), LayerGene(128, "relu")))
-    hyper = Hyperparameters(2e-4, 2e-4, "adam", 64, LATENT_DIM.get(dataset_name, 8), 1, loss=loss)
+    hyper = Hyperparameters(2e-4, 2e-4, "adam", 64, LATENT_DIM.get(dataset_name, 8), 1, loss=loss, packing=packing)
     return GANGenome(network, network, hyper)
+
+
+def hand_designed_rows(dataset_name: str, dataset: Dataset, seed: int, budget: int, latent_stddev: float, args):
+    """One row per hand design (each loss of ``--hand-losses``, and PacGAN's packing of
+    ``--hand-packing``), each trained ``budget`` steps in one go from ``seed``."""
+    common = {"dataset": dataset_name, "seed": seed, "budget_steps": budget, "samples": args.samples}
+    designs = [(loss, 1) for loss in args.hand_losses] + [("non_saturating", m) for m in args.hand_packing]
+    rows = []
+    for loss, packing in designs:
+        genome = hand_designed(dataset_name, loss, packing)
+        trained, seconds = train_fully(genome, dataset, seed, budget, latent_stddev)
+        quality = fresh_quality(genome, trained.weights[0], dataset, seed, latent_stddev, args.samples)
+        method = "hand-designed" + ("" if loss == "non_saturating" else f" ({loss})")
+        method += f", packing {packing}" if packing > 1 else ""
+        rows.append({**common, "method": method, "evaluations": 1, "seconds": round(seconds, 1), **quality})
+    return rows
 
 
 def fresh_quality(genome: GANGenome, generator_weights, dataset: Dataset, seed: int, latent_stddev: float, count: int):
@@ -137,12 +155,8 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
             **quality,
         }
     ]
-    for loss in HAND_LOSSES if args.baseline else ():
-        genome = hand_designed(dataset_name, loss)
-        trained, seconds = train_fully(genome, dataset, seed, budget, latent_stddev)
-        quality = fresh_quality(genome, trained.weights[0], dataset, seed, latent_stddev, args.samples)
-        method = "hand-designed" + ("" if loss == "non_saturating" else f" ({loss})")
-        rows.append({**common, "method": method, "evaluations": 1, "seconds": round(seconds, 1), **quality})
+    if args.baseline:
+        rows += hand_designed_rows(dataset_name, dataset, seed, budget, latent_stddev, args)
     return rows
 
 
@@ -163,10 +177,17 @@ def run(args) -> None:
     for dataset_name in args.datasets:
         done = set()
         choices = FITNESS_CHOICES[dataset_name]
-        for fitness in [f for f in args.fitness if f in choices] if args.fitness else choices:
+        fitnesses = [f for f in args.fitness if f in choices] if args.fitness else choices
+        for fitness in fitnesses[:1] if args.hand_only else fitnesses:  # the hand designs are selected by none
             for seed in args.seeds:
                 args.baseline = (dataset_name, seed) not in done and not args.no_baseline
-                rows = run_one(dataset_name, fitness, seed, args)
+                if args.hand_only:  # the hand designs alone, at the budget given
+                    config = load_config(ROOT / "configs" / f"{dataset_name}.yaml", args.set or [])
+                    dataset = load_dataset(config.data.name, config.data.params, seed)
+                    stddev = config.training.latent_stddev
+                    rows = hand_designed_rows(dataset_name, dataset, seed, args.budget, stddev, args)
+                else:
+                    rows = run_one(dataset_name, fitness, seed, args)
                 done.add((dataset_name, seed))
                 with open(out, "a") as stream:
                     for row in rows:
@@ -254,6 +275,12 @@ def main() -> None:
     run_parser.add_argument("--samples", type=int, default=2500)
     run_parser.add_argument("--workers", type=int, default=2)
     run_parser.add_argument("--no-baseline", action="store_true")
+    run_parser.add_argument(
+        "--hand-packing", nargs="*", type=int, default=[], metavar="M",
+        help="also a hand design whose discriminator packs M samples (PacGAN)",
+    )  # fmt: skip
+    run_parser.add_argument("--hand-losses", nargs="*", default=list(HAND_LOSSES), choices=HAND_LOSSES)
+    run_parser.add_argument("--hand-only", action="store_true", help="only the hand designs, trained --budget steps")
     run_parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="more config overrides, as the CLI's")
     run_parser.add_argument("--label", default="", help="appended to the evolved rows' method")
     run_parser.add_argument(
@@ -263,6 +290,8 @@ def main() -> None:
     report_parser = commands.add_parser("report")
     report_parser.add_argument("results")
     args = parser.parse_args()
+    if args.command == "run" and args.hand_only and not args.budget:
+        parser.error("--hand-only needs --budget")
     xla_cache.enable()  # compiled code on disk, as a run has it (before the first compilation)
     run(args) if args.command == "run" else report(args)
 
