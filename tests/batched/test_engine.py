@@ -320,51 +320,11 @@ def trained_with_loss_genes():
     return dataset, genomes, seeds, chunk
 
 
-def test_each_loss_type_the_generator_average_and_r1_match_the_keras_path(trained_with_loss_genes):
-    """Every loss of the superset computed, each individual's own selected, R1 penalties
-    where γ > 0; averaged generators exported and scored: the same losses, weights and
-    held-out logits as ``train_pair``, whose generator ends holding its average."""
-    dataset, genomes, seeds, chunk = trained_with_loss_genes
-    assert chunk.superset.losses == ("non_saturating", "least_squares", "hinge") and chunk.superset.generator_ema
-    assert chunk.superset.r1_penalty
-    rng = np.random.default_rng(8)
-    latent = rng.normal(size=(chunk.superset.population, 50, chunk.superset.latent)).astype(np.float32)
-    real = dataset.samples[rng.integers(len(dataset.samples), size=(chunk.superset.population, 50))]
-    for index, genome in enumerate(genomes):
-        latent[index, :, genome.hyperparameters.latent_dim :] = 0.0
-    fake_logits, real_logits = (t.numpy() for t in chunk.score(tf.constant(latent), tf.constant(real)))
-    for index, (genome, seed) in enumerate(zip(genomes, seeds)):
-        generator, discriminator = build_pair(genome, dataset, seed)
-        outcome = train_pair(generator, discriminator, genome.hyperparameters, dataset, STEPS, seed, latent_stddev=2.0)
-        assert chunk.generator_losses[index] == pytest.approx(outcome.generator_loss, rel=1e-4), genome
-        assert chunk.discriminator_losses[index] == pytest.approx(outcome.discriminator_loss, rel=1e-4), genome
-        # the bounds sit between the two paths' round-off and what averaging moves the weights
-        # by (docs/performance.md, "Parity tolerances"), so they tell an average from none
-        exported = chunk.export(index, genome, dataset)
-        for ours, theirs in zip(exported[0] + exported[1], generator.get_weights() + discriminator.get_weights()):
-            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
-        z = latent[index, :, : genome.hyperparameters.latent_dim]
-        expected_fake = discriminator(generator(z, training=False), training=False).numpy()[:, 0]
-        np.testing.assert_allclose(fake_logits[index], expected_fake, rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(real_logits[index], discriminator(real[index], training=False).numpy()[:, 0],
-                                   rtol=1e-4, atol=1e-5)  # fmt: skip
-
-
-# (packing, r1_penalty) of _genomes()[1:5]: every degree in one superset of degree 4, R1 on packs
-PACKING_GENES = [(2, 1.0), (1, 0.0), (3, 0.0), (4, 10.0)]
-
-
-def test_every_packing_degree_side_by_side_matches_the_keras_path():
-    """Individuals packing 1-4 samples in one superset (each cycling within its own minibatch,
-    the columns past its own pack masked): the losses, weights and held-out logits of
-    ``train_pair``, whose discriminator judges ``packing.pack`` of its batches."""
+def _assert_matches_the_keras_path(dataset, genomes, seeds, chunk) -> None:
+    """Each member's last losses, exported weights and held-out logits are ``train_pair``'s
+    (its discriminator judging ``packing.pack`` of the samples, which packing 1 leaves alone)."""
     from deatf_gan.packing import pack
 
-    dataset = gaussian_1d(samples=500)
-    genomes = [_with(g, packing=m, r1_penalty=r1) for g, (m, r1) in zip(_genomes()[1:5], PACKING_GENES)]
-    seeds = [7 * i + 3 for i in range(len(genomes))]
-    chunk = batched.train_chunk(genomes, seeds, dataset, STEPS, latent_stddev=2.0, jit_compile=False)
-    assert chunk.superset.packing == 4 and chunk.superset.discriminator.input_dim == 4 * dataset.dim
     rng = np.random.default_rng(8)
     latent = rng.normal(size=(chunk.superset.population, 50, chunk.superset.latent)).astype(np.float32)
     real = dataset.samples[rng.integers(len(dataset.samples), size=(chunk.superset.population, 50))]
@@ -377,6 +337,8 @@ def test_every_packing_degree_side_by_side_matches_the_keras_path():
         outcome = train_pair(generator, discriminator, genome.hyperparameters, dataset, STEPS, seed, latent_stddev=2.0)
         assert chunk.generator_losses[index] == pytest.approx(outcome.generator_loss, rel=1e-4), genome
         assert chunk.discriminator_losses[index] == pytest.approx(outcome.discriminator_loss, rel=1e-4), genome
+        # the bounds sit between the two paths' round-off and what averaging moves the weights
+        # by (docs/performance.md, "Parity tolerances"), so they tell an average from none
         exported = chunk.export(index, genome, dataset)
         assert exported[1][0].shape[0] == m * dataset.dim
         for ours, theirs in zip(exported[0] + exported[1], generator.get_weights() + discriminator.get_weights()):
@@ -386,6 +348,32 @@ def test_every_packing_degree_side_by_side_matches_the_keras_path():
         np.testing.assert_allclose(fake_logits[index], expected_fake, rtol=1e-4, atol=1e-5)
         expected_real = discriminator(pack(real[index], m), training=False).numpy()[:, 0]
         np.testing.assert_allclose(real_logits[index], expected_real, rtol=1e-4, atol=1e-5)
+
+
+def test_each_loss_type_the_generator_average_and_r1_match_the_keras_path(trained_with_loss_genes):
+    """Every loss of the superset computed, each individual's own selected, R1 penalties
+    where γ > 0; averaged generators exported and scored: the same losses, weights and
+    held-out logits as ``train_pair``, whose generator ends holding its average."""
+    dataset, genomes, seeds, chunk = trained_with_loss_genes
+    assert chunk.superset.losses == ("non_saturating", "least_squares", "hinge") and chunk.superset.generator_ema
+    assert chunk.superset.r1_penalty
+    _assert_matches_the_keras_path(dataset, genomes, seeds, chunk)
+
+
+# (packing, r1_penalty) of _genomes()[1:5]: every degree in one superset of degree 4, R1 on packs
+PACKING_GENES = [(2, 1.0), (1, 0.0), (3, 0.0), (4, 10.0)]
+
+
+def test_every_packing_degree_side_by_side_matches_the_keras_path():
+    """Individuals packing 1-4 samples in one superset (each cycling within its own minibatch,
+    the columns past its own pack masked): the losses, weights and held-out logits of
+    ``train_pair``, whose discriminator judges ``packing.pack`` of its batches."""
+    dataset = gaussian_1d(samples=500)
+    genomes = [_with(g, packing=m, r1_penalty=r1) for g, (m, r1) in zip(_genomes()[1:5], PACKING_GENES)]
+    seeds = [7 * i + 3 for i in range(len(genomes))]
+    chunk = batched.train_chunk(genomes, seeds, dataset, STEPS, latent_stddev=2.0, jit_compile=False)
+    assert chunk.superset.packing == 4 and chunk.superset.discriminator.input_dim == 4 * dataset.dim
+    _assert_matches_the_keras_path(dataset, genomes, seeds, chunk)
 
 
 def test_plain_individuals_train_bit_for_bit_alike_in_a_superset_with_every_loss_averaging_and_r1():
