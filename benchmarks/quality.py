@@ -178,14 +178,12 @@ def run(args) -> None:
         done = set()
         choices = FITNESS_CHOICES[dataset_name]
         fitnesses = [f for f in args.fitness if f in choices] if args.fitness else choices
-        for fitness in fitnesses[:1] if args.hand_only else fitnesses:  # the hand designs are selected by none
+        # the hand designs alone are selected by no fitness: one pass at the budget given
+        for fitness in [None] if args.hand_only else fitnesses:
             for seed in args.seeds:
                 args.baseline = (dataset_name, seed) not in done and not args.no_baseline
-                if args.hand_only:  # the hand designs alone, at the budget given
-                    config = load_config(ROOT / "configs" / f"{dataset_name}.yaml", args.set or [])
-                    dataset = load_dataset(config.data.name, config.data.params, seed)
-                    stddev = config.training.latent_stddev
-                    rows = hand_designed_rows(dataset_name, dataset, seed, args.budget, stddev, args)
+                if fitness is None:
+                    rows = hand_only(dataset_name, seed, args)
                 else:
                     rows = run_one(dataset_name, fitness, seed, args)
                 done.add((dataset_name, seed))
@@ -193,6 +191,13 @@ def run(args) -> None:
                     for row in rows:
                         stream.write(json.dumps(row) + "\n")
                         print({k: v for k, v in row.items() if k != "genome"}, flush=True)
+
+
+def hand_only(dataset_name: str, seed: int, args) -> list[dict]:
+    """The hand designs alone, trained ``--budget`` steps on the config's data."""
+    config = load_config(ROOT / "configs" / f"{dataset_name}.yaml", args.set or [])
+    dataset = load_dataset(config.data.name, config.data.params, seed)
+    return hand_designed_rows(dataset_name, dataset, seed, args.budget, config.training.latent_stddev, args)
 
 
 METRIC_COLUMNS = {

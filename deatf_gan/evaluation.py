@@ -204,8 +204,6 @@ def eval_gan(genome: GANGenome, context: EvalContext) -> EvalResult:
     dataset kind's quality metrics. A NaN or inf anywhere fails the individual instead of
     the run.
     """
-    from deatf_gan.packing import pack
-
     start = time.perf_counter()
     fitness_fns = fitness_functions(context.fitness)
     generator, discriminator = context.build_pair(genome)
@@ -215,8 +213,7 @@ def eval_gan(genome: GANGenome, context: EvalContext) -> EvalResult:
         genome, lambda: (generator, discriminator), context.dataset, latent, real, context.seed, context.latent_stddev
     )
     weights = (generator.get_weights(), discriminator.get_weights())
-    real_logits = discriminator(pack(real, genome.hyperparameters.packing), training=False)
-    result = scored_result(pair, fitness_fns, real_logits, weights, start, context.keep_weights)
+    result = scored_result(pair, fitness_fns, pair.own_logits(real), weights, start, context.keep_weights)
     return check_result(replace(result, trained_steps=context.trained_steps(genome)), len(fitness_fns))
 
 

@@ -80,14 +80,17 @@ class TrainedPair:
         """The generator's samples for the held-out latent batch (inference mode)."""
         return np.asarray(self.generator(self.latent, training=False))
 
-    @functools.cached_property
-    def fake_logits(self) -> np.ndarray:
-        """The pair's own discriminator's logits for ``generated`` (inference mode), one per
-        pack where the genome packs (``deatf_gan.packing``)."""
+    def own_logits(self, samples: np.ndarray) -> np.ndarray:
+        """The pair's own discriminator's logits for ``samples`` (inference mode), one per pack
+        where the genome packs (``deatf_gan.packing``): the one place that feeds it samples."""
         from deatf_gan.packing import pack
 
-        packed = pack(self.generated, self.genome.hyperparameters.packing)
-        return np.asarray(self.discriminator(packed, training=False))
+        return np.asarray(self.discriminator(pack(samples, self.genome.hyperparameters.packing), training=False))
+
+    @functools.cached_property
+    def fake_logits(self) -> np.ndarray:
+        """:meth:`own_logits` of ``generated``."""
+        return self.own_logits(self.generated)
 
     @functools.cached_property
     def judged_loss(self) -> float:

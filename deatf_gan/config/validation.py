@@ -108,11 +108,10 @@ def validate_config(config: Config, import_user_code: bool = True) -> None:
         require(0.0 <= weight <= 1000.0, f"search_space.hyperparameters.r1_penalty[{index}]", "must be in [0, 1000]",
                 weight)  # fmt: skip
     require(len(hyper.packing) > 0, "search_space.hyperparameters.packing", "must not be empty", [])
-    smallest_batch = min(hyper.batch_sizes)
+    most = min(MAX_PACKING, *hyper.batch_sizes)  # each pack holds distinct samples of one batch
     for index, degree in enumerate(hyper.packing):
-        require(1 <= degree <= min(MAX_PACKING, smallest_batch), f"search_space.hyperparameters.packing[{index}]",
-                f"must be in [1, {min(MAX_PACKING, smallest_batch)}] (at most {MAX_PACKING} and the smallest "
-                "batch size)", degree)  # fmt: skip
+        require(1 <= degree <= most, f"search_space.hyperparameters.packing[{index}]",
+                f"must be in [1, {most}] (at most {MAX_PACKING} and the smallest batch size)", degree)  # fmt: skip
 
     training = config.training
     require(training.steps >= 1, "training.steps", "must be >= 1", training.steps)
