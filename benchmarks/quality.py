@@ -57,26 +57,35 @@ LATENT_DIM = {"digits": 32}  # the hand-designed GAN's latent size; 8 elsewhere
 HAND_LOSSES = ("non_saturating", "least_squares")  # the textbook GAN, and the stronger one at short budgets
 
 
-def hand_designed(dataset_name: str, loss: str = "non_saturating", packing: int = 1) -> GANGenome:
+def hand_designed(dataset_name: str, loss: str = "non_saturating", packing: int = 1, ema: float = 0.0) -> GANGenome:
     """Two 128-unit ReLU layers per network, Adam 2e-4, batch 64 (a common textbook MLP GAN);
-    with ``packing`` > 1 its discriminator judges packs (PacGAN's recipe on the same GAN)."""
+    with ``packing`` > 1 its discriminator judges packs (PacGAN's recipe on the same GAN),
+    with ``ema`` > 0 its generator is the average of its weights (Yazıcı et al. 2019)."""
     network = MLPDescriptor((LayerGene(128, "relu"), LayerGene(128, "relu")))
-    hyper = Hyperparameters(2e-4, 2e-4, "adam", 64, LATENT_DIM.get(dataset_name, 8), 1, loss=loss, packing=packing)
+    latent_dim = LATENT_DIM.get(dataset_name, 8)
+    hyper = Hyperparameters(2e-4, 2e-4, "adam", 64, latent_dim, 1, loss=loss, packing=packing, generator_ema=ema)
     return GANGenome(network, network, hyper)
+
+
+# The known designs ``--seed-known`` starts evolution from: the textbook GAN, PacGAN4, and
+# PacGAN4 with its generator averaged.
+KNOWN_DESIGNS = ((1, 0.0), (4, 0.0), (4, 0.999))  # (packing, generator EMA)
 
 
 def hand_designed_rows(dataset_name: str, dataset: Dataset, seed: int, budget: int, latent_stddev: float, args):
     """One row per hand design (each loss of ``--hand-losses``, and PacGAN's packing of
     ``--hand-packing``), each trained ``budget`` steps in one go from ``seed``."""
     common = {"dataset": dataset_name, "seed": seed, "budget_steps": budget, "samples": args.samples}
-    designs = [(loss, 1) for loss in args.hand_losses] + [("non_saturating", m) for m in args.hand_packing]
+    designs = [(loss, 1, 0.0) for loss in args.hand_losses]
+    designs += [("non_saturating", m, ema) for m in args.hand_packing for ema in args.hand_ema]
     rows = []
-    for loss, packing in designs:
-        genome = hand_designed(dataset_name, loss, packing)
+    for loss, packing, ema in designs:
+        genome = hand_designed(dataset_name, loss, packing, ema)
         trained, seconds = train_fully(genome, dataset, seed, budget, latent_stddev)
         quality = fresh_quality(genome, trained.weights[0], dataset, seed, latent_stddev, args.samples)
         method = "hand-designed" + ("" if loss == "non_saturating" else f" ({loss})")
         method += f", packing {packing}" if packing > 1 else ""
+        method += f", generator EMA {ema:g}" if ema else ""
         rows.append({**common, "method": method, "evaluations": 1, "seconds": round(seconds, 1), **quality})
     return rows
 
@@ -106,6 +115,9 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
     ]
     if "," in fitness:
         overrides.append("evolution.selection.method=nsga2")
+    if args.seed_known:
+        known = [hand_designed(dataset_name, packing=m, ema=ema).to_dict() for m, ema in KNOWN_DESIGNS]
+        overrides.append(f"evolution.initial_genomes={json.dumps(known)}")
     overrides += args.set or []
     config = load_config(ROOT / "configs" / f"{dataset_name}.yaml", overrides)
     dataset = load_dataset(config.data.name, config.data.params, seed)
@@ -120,6 +132,7 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
     best = result.best
     latent_stddev = config.training.latent_stddev
     lineage = ("inherited" if args.inherit == "on" else "from scratch") + (f" {args.label}" if args.label else "")
+    lineage += ", from the known designs" if args.seed_known else ""
     if continued:
         candidates = f" from the best {evo.train_on.candidates}, halving" if evo.train_on.candidates > 1 else ""
         if evo.train_on.learning_rate_decay != 1:
@@ -285,6 +298,12 @@ def main() -> None:
         help="also a hand design whose discriminator packs M samples (PacGAN)",
     )  # fmt: skip
     run_parser.add_argument("--hand-losses", nargs="*", default=list(HAND_LOSSES), choices=HAND_LOSSES)
+    run_parser.add_argument(
+        "--hand-ema", nargs="*", type=float, default=[0.0], help="generator EMA decays of the packing hand designs"
+    )
+    run_parser.add_argument(
+        "--seed-known", action="store_true", help="evolution starts from KNOWN_DESIGNS besides random genomes"
+    )
     run_parser.add_argument("--hand-only", action="store_true", help="only the hand designs, trained --budget steps")
     run_parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="more config overrides, as the CLI's")
     run_parser.add_argument("--label", default="", help="appended to the evolved rows' method")

@@ -1,10 +1,12 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from deatf_gan.config import Config, apply_overrides, config_from_dict, config_to_dict, load_config, save_config
 from deatf_gan.errors import ConfigError
+from deatf_gan.genome import GANGenome
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = sorted((Path(__file__).parent / "bad_configs").glob("*.yaml"))
@@ -155,3 +157,20 @@ def test_logging_defaults_off_and_round_trips(tmp_path):
     save_config(config, tmp_path / "c.yaml")
     assert load_config(tmp_path / "c.yaml") == config
     assert config_from_dict(config_to_dict(config)) == config
+
+
+def test_initial_genomes_are_read_from_files_beside_the_config_and_kept_inline(tmp_path):
+    """A path in ``evolution.initial_genomes`` means the config file's folder; the loaded
+    config holds the genome itself, so its saved copy needs no file."""
+    genome = load_config(ROOT / "configs" / "ring8.yaml").build_search_space().sample(np.random.default_rng(0))
+    (tmp_path / "designs").mkdir()
+    (tmp_path / "designs" / "known.json").write_text(genome.to_json())
+    text = (ROOT / "configs" / "ring8.yaml").read_text()
+    (tmp_path / "c.yaml").write_text(text + "  initial_genomes: [designs/known.json]\n")
+    config = load_config(tmp_path / "c.yaml")
+    assert [GANGenome.from_dict(data) for data in config.evolution.initial_genomes] == [genome]
+    save_config(config, tmp_path / "saved.yaml")
+    (tmp_path / "designs" / "known.json").unlink()
+    assert load_config(tmp_path / "saved.yaml") == config
+    with pytest.raises(ConfigError, match=r"evolution.initial_genomes\[0\]: cannot read the genome file .*known.json"):
+        load_config(tmp_path / "c.yaml")

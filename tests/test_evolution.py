@@ -396,3 +396,23 @@ def test_multi_objective_quality_run_on_the_ring(tmp_path):
     assert 0 <= metrics["high_quality_share"] <= 1 and metrics["reverse_kl"] >= 0
     assert main(["plot", str(out)]) == 0
     assert (out / "plots" / "samples.png").stat().st_size > 0
+
+
+def test_initial_genomes_start_in_generation_zero_in_place_of_as_many_random_ones():
+    """The known design is individual 0 of generation 0, trained and scored like the rest,
+    and the random rest is what a run without it draws."""
+    plain = _config(generations=0)
+    known = plain.build_search_space().sample(np.random.default_rng(99))
+    evaluated = {}
+
+    class Record(Hook):
+        def on_generation(self, state):
+            evaluated.update({ind.id: ind for ind in state.evaluated if state.generation == 0})
+
+    evolve(_config(generations=0, initial_genomes=[known.to_dict()]), evaluate=_cheap, hooks=[Record()])
+    seeded = [evaluated[i].genome for i in sorted(evaluated)]
+    evaluated.clear()
+    evolve(plain, evaluate=_cheap, hooks=[Record()])
+    unseeded = [evaluated[i].genome for i in sorted(evaluated)]
+    assert seeded[0] == known and seeded[0] != unseeded[0]
+    assert seeded[1:] == unseeded[1:]

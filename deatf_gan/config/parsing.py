@@ -8,6 +8,7 @@ wrong (got value)``. :func:`save_config` writes YAML that loads back to an equal
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import types
 import typing
@@ -98,7 +99,7 @@ def config_from_dict(data: Any, import_user_code: bool = True) -> Config:
 
     ``import_user_code=False`` checks everything but whether ``evaluation.function`` imports
     (reading a run directory must never run the code its config names)."""
-    config = _build(Config, {} if data is None else data, "")
+    config = _build(Config, _genome_files_inlined({} if data is None else data, Path.cwd()), "")
     validate_config(config, import_user_code)
     return config
 
@@ -154,16 +155,40 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return where + " ".join(problem.split())
 
 
-MAX_CONFIG_BYTES = 1 << 20  # a config is a page of YAML; anything far larger is not one
+MAX_CONFIG_BYTES = 1 << 20  # a config (or a genome file) is a page of text; anything far larger is not one
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, what: str = "a config") -> str:
     """The file's text, read no further than a config can be long (``/dev/zero`` never ends)."""
     with open(path, "rb") as stream:
         data = stream.read(MAX_CONFIG_BYTES + 1)
     if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: longer than a config can be ({MAX_CONFIG_BYTES:,} bytes at most)")
+        raise ConfigError(f"{path}: longer than {what} can be ({MAX_CONFIG_BYTES:,} bytes at most)")
     return data.decode("utf-8")
+
+
+def _genome_files_inlined(raw: Any, folder: Path) -> Any:
+    """``evolution.initial_genomes`` with each path replaced by the genome its JSON file holds,
+    a relative path meaning ``folder``: the parsed config (and the run directory's copy of
+    it) holds the genomes themselves, so a resumed run needs none of the files."""
+    evolution = raw.get("evolution") if isinstance(raw, dict) else None
+    genomes = evolution.get("initial_genomes") if isinstance(evolution, dict) else None
+    if not isinstance(genomes, list) or not any(isinstance(g, str) for g in genomes):
+        return raw
+    inlined = [_genome_file(folder / g, f"evolution.initial_genomes[{i}]") if isinstance(g, str) else g
+               for i, g in enumerate(genomes)]  # fmt: skip
+    return {**raw, "evolution": {**evolution, "initial_genomes": inlined}}
+
+
+def _genome_file(path: Path, where: str) -> Any:
+    """A genome file's JSON as plain data (a file read back is data, never code)."""
+    try:
+        return json.loads(_read_text(path, "a genome file"))
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        problem = getattr(error, "strerror", None) or str(error)
+        raise ConfigError(f"{where}: cannot read the genome file {path} ({problem})") from None
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (), import_user_code: bool = True) -> Config:
@@ -182,6 +207,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = (), i
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML ({_yaml_problem(error)})") from None
     raw = _data_path_from_folder(raw if raw is not None else {}, path.parent)
+    raw = _genome_files_inlined(raw, path.parent)
     raw = apply_overrides(raw, overrides)
     return config_from_dict(raw, import_user_code)
 

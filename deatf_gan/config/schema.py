@@ -197,6 +197,10 @@ class EvolutionConfig:
     individual trains from fresh weights. ``elitism``: the k fittest of parents and offspring
     always survive into the next population, so tournament selection cannot lose the best
     (0: selection alone decides; NSGA-II keeps its non-dominated front itself and ignores it).
+    ``initial_genomes``: known designs that start in generation 0 in place of as many random
+    ones (each a genome mapping as in a run's ``genome.json``, or the path of such a file,
+    relative to the config file's folder), so evolution refines from them; each must lie in
+    the search space.
     """
 
     algorithm: Literal["mu_plus_lambda", "mu_comma_lambda", "simple"] = "mu_plus_lambda"
@@ -212,6 +216,7 @@ class EvolutionConfig:
     inherit_weights: bool = True
     elitism: int = 1
     train_on: TrainOnConfig = TrainOnConfig()
+    initial_genomes: tuple[dict | str, ...] = ()  # read from files when the config loads: mappings only after
 
     @property
     def last_generation(self) -> int:

@@ -9,8 +9,8 @@ from typing import Any
 
 from deatf_gan.config.schema import Config, NetworkSpaceConfig
 from deatf_gan.datasets import DATASETS, check_params
-from deatf_gan.errors import ConfigError
-from deatf_gan.genome import ACTIVATIONS, INITIALIZERS, LOSSES, MAX_PACKING, OPTIMIZERS
+from deatf_gan.errors import ConfigError, GenomeError
+from deatf_gan.genome import ACTIVATIONS, INITIALIZERS, LOSSES, MAX_PACKING, OPTIMIZERS, GANGenome
 from deatf_gan.registry import Registry
 
 # Names that live in registries downstream of the config (fitness measures, operators) are
@@ -197,6 +197,7 @@ def validate_config(config: Config, import_user_code: bool = True) -> None:
         "needs evolution.inherit_weights: true (a round trains on from the best's weights)",
         train_on.rounds,
     )
+    _validate_initial_genomes(config)
 
     executor = config.executor
     _require_count_or_null(executor.workers, "executor.workers", "one per core")
@@ -213,3 +214,21 @@ def validate_config(config: Config, import_user_code: bool = True) -> None:
     if import_user_code:
         for name in IMPORT_CHECKS:
             IMPORT_CHECKS.get(name)(config)
+
+
+def _validate_initial_genomes(config: Config) -> None:
+    """``evolution.initial_genomes``: at most a population of them, each a genome inside the
+    search space (a design outside it could not be mutated or crossed as evolution's own are)."""
+    genomes, population = config.evolution.initial_genomes, config.evolution.population
+    require(
+        len(genomes) <= population,
+        "evolution.initial_genomes",
+        f"must hold at most evolution.population ({population}) genomes",
+        f"{len(genomes)} genomes",
+    )
+    space = config.build_search_space()
+    for i, data in enumerate(genomes):
+        try:
+            space.validate(GANGenome.from_dict(data))
+        except GenomeError as error:
+            raise ConfigError(f"evolution.initial_genomes[{i}]: {error}") from None

@@ -435,11 +435,18 @@ class _Evolution:
             hook.on_end(final)
         return population
 
+    def first_genomes(self) -> list[GANGenome]:
+        """Generation 0: ``evolution.initial_genomes`` in place of the first random ones. All
+        are drawn either way, so the random rest is the genomes an unseeded run starts with."""
+        drawn = [self.space.sample(self.rng) for _ in range(self.config.evolution.population)]
+        known = [GANGenome.from_dict(data) for data in self.config.evolution.initial_genomes]
+        return known + drawn[len(known) :]
+
     def run(self, resume: ResumeState | None = None) -> EvolutionResult:
         evo = self.config.evolution
         start = time.perf_counter()
         if resume is None:
-            population = [self.new_individual(self.space.sample(self.rng), 0) for _ in range(evo.population)]
+            population = [self.new_individual(genome, 0) for genome in self.first_genomes()]
             first = 0
         else:
             self.restore(resume)
