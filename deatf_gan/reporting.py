@@ -132,7 +132,9 @@ class ConsoleReporter(Hook):
         verb = "resuming at generation" if state.generation else "evolving"
         detail = f" {state.generation}" if state.generation else ""
         self._print(
-            f"{verb}{detail}: {evo.population} individuals, {evo.generations} generations "
+            f"{verb}{detail}: {evo.population} individuals"
+            + (f" ({len(evo.initial_genomes)} of them known designs)" if evo.initial_genomes else "")
+            + f", {evo.generations} generations "
             f"({evo.algorithm}, {evo.offspring} offspring each) on {state.dataset.name}"
             + (f", then {evo.train_on.rounds} rounds in which the best trains on" if evo.train_on.rounds else "")
             + (

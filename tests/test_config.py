@@ -174,3 +174,25 @@ def test_initial_genomes_are_read_from_files_beside_the_config_and_kept_inline(t
     assert load_config(tmp_path / "saved.yaml") == config
     with pytest.raises(ConfigError, match=r"evolution.initial_genomes\[0\]: cannot read the genome file .*known.json"):
         load_config(tmp_path / "c.yaml")
+
+
+def test_the_readme_known_design_loads_into_the_ring8_search_space():
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "initial_genomes:" in b]
+    genomes = [g for g in yaml.safe_load(block)["evolution"]["initial_genomes"] if isinstance(g, dict)]
+    assert genomes
+    raw = yaml.safe_load((ROOT / "configs" / "ring8.yaml").read_text())
+    raw["evolution"]["initial_genomes"] = genomes
+    config = config_from_dict(raw)
+    assert GANGenome.from_dict(config.evolution.initial_genomes[0]).hyperparameters.packing == 4
+
+
+def test_an_initial_genome_path_to_a_pipe_is_refused_without_reading_it(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.json")
+    (tmp_path / "c.yaml").write_text("evolution:\n  initial_genomes: [pipe.json]\n")
+    with pytest.raises(ConfigError, match=r"initial_genomes\[0\]: the genome file .*pipe.json is not a regular file"):
+        load_config(tmp_path / "c.yaml")

@@ -12,10 +12,11 @@ from tests.conftest import TINY_RUN
 from tests.evaluations import units_score
 
 
-def _run(live: bool) -> str:
+def _run(live: bool, **evolution) -> str:
     stream = io.StringIO()
+    raw = {**TINY_RUN, "evolution": {**TINY_RUN["evolution"], **evolution}}
     evolve(
-        config_from_dict({**TINY_RUN, "evaluation": {"function": "tests.evaluations:units_score"}}),
+        config_from_dict({**raw, "evaluation": {"function": "tests.evaluations:units_score"}}),
         evaluate=units_score,
         hooks=[ConsoleReporter(stream, live=live)],
     )
@@ -34,6 +35,15 @@ def test_plain_lines_when_not_a_terminal():
     assert "\r" not in text and "\033" not in text
     lines = [line for line in text.splitlines() if line.startswith("gen ")]
     assert len(lines) == 2 and "best ever" in lines[-1]
+
+
+def test_the_first_line_says_how_many_individuals_start_as_known_designs():
+    known = {"layers": [{"units": 4, "activation": "relu"}]}
+    hyper = dict(zip(["generator_learning_rate", "discriminator_learning_rate", "optimizer"], [1e-3, 1e-3, "adam"]))
+    hyper.update(batch_size=64, latent_dim=8, discriminator_steps=1)
+    genome = {"generator": known, "discriminator": known, "hyperparameters": hyper}
+    assert "3 individuals (1 of them known designs), 1 generations" in _run(False, initial_genomes=[genome])
+    assert "3 individuals, 1 generations" in _run(False)
 
 
 def _heartbeats_alive() -> bool:

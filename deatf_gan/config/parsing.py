@@ -181,7 +181,10 @@ def _genome_files_inlined(raw: Any, folder: Path) -> Any:
 
 
 def _genome_file(path: Path, where: str) -> Any:
-    """A genome file's JSON as plain data (a file read back is data, never code)."""
+    """A genome file's JSON as plain data (a file read back is data, never code); only a
+    regular file, so a path to a pipe or a device cannot hang the load."""
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{where}: the genome file {path} is not a regular file")
     try:
         return json.loads(_read_text(path, "a genome file"))
     except ConfigError as error:

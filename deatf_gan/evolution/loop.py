@@ -443,7 +443,6 @@ class _Evolution:
         return known + drawn[len(known) :]
 
     def run(self, resume: ResumeState | None = None) -> EvolutionResult:
-        evo = self.config.evolution
         start = time.perf_counter()
         if resume is None:
             population = [self.new_individual(genome, 0) for genome in self.first_genomes()]
