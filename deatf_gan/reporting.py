@@ -35,8 +35,7 @@ def planned_work(config: Config, generation: int) -> tuple[int, int]:
         return evo.population, config.training.steps
     if generation <= evo.generations:
         return (evo.population if evo.algorithm == "simple" else evo.offspring), config.training.steps
-    round_index = generation - evo.generations - 1
-    candidates = -(-evo.train_on.candidates // (1 << round_index))
+    candidates = evo.train_on.candidates_in(generation - evo.generations - 1)
     return candidates * evo.train_on.children, evo.train_on.steps or config.training.steps
 
 
@@ -138,7 +137,8 @@ class ConsoleReporter(Hook):
             f"({evo.algorithm}, {evo.offspring} offspring each) on {state.dataset.name}"
             + (f", then {evo.train_on.rounds} rounds in which the best trains on" if evo.train_on.rounds else "")
             + (
-                f" (from the best {evo.train_on.candidates}, halving)"
+                f" (from the best {evo.train_on.candidates}, halving"
+                + (f" every {evo.train_on.halving_every} rounds)" if evo.train_on.halving_every > 1 else ")")
                 if evo.train_on.rounds and evo.train_on.candidates > 1
                 else ""
             )

@@ -231,9 +231,11 @@ def test_train_on_rounds_continue_the_best_and_the_hall_of_fame_keeps_the_best_p
         _config(train_on=train_on, inherit_weights=False)
 
 
-def test_train_on_candidates_halve_each_round_from_the_fittest_distinct_genomes():
-    """Successive halving: the first round trains the three fittest distinct genomes on, the
-    next the better two of their children, the last the best one."""
+@pytest.mark.parametrize("halving_every, counts", [(1, (3, 2, 1)), (2, (3, 3, 2, 2))])
+def test_train_on_candidates_halve_every_so_many_rounds_from_the_fittest_distinct_genomes(halving_every, counts):
+    """Successive halving: the first round trains the three fittest distinct genomes on; each
+    halving keeps the better half of the last round's children, rounded up (every round: 3,
+    2, 1; every second round: 3, 3, 2, 2)."""
     evaluated, populations = {}, {}
 
     class Record(Hook):
@@ -241,20 +243,18 @@ def test_train_on_candidates_halve_each_round_from_the_fittest_distinct_genomes(
             evaluated.update({ind.id: (state.generation, ind) for ind in state.evaluated})
             populations[state.generation] = list(state.population)
 
-    train_on = {"rounds": 3, "children": 1, "steps": 10, "candidates": 3}
+    train_on = {"rounds": len(counts), "children": 1, "steps": 10, "candidates": 3, "halving_every": halving_every}
     config = _config(population=5, generations=1, train_on=train_on)
     evolve(config, hooks=[Record()])
     by_fitness = sorted(populations[1], key=lambda ind: ind.fitness, reverse=True)
     distinct = [ind for i, ind in enumerate(by_fitness) if ind.genome not in {o.genome for o in by_fitness[:i]}]
     assert len(distinct) >= 3
     expected_parents = [ind.id for ind in distinct[:3]]
-    for generation, count in ((2, 3), (3, 2), (4, 1)):
+    for generation, (count, next_count) in enumerate(zip(counts, counts[1:] + (1,)), start=2):
         children = sorted((ind for gen, ind in evaluated.values() if gen == generation), key=lambda ind: ind.id)
         assert [child.parents for child in children] == [(parent,) for parent in expected_parents]
         assert len(children) == count
-        expected_parents = [
-            ind.id for ind in sorted(children, key=lambda ind: ind.fitness, reverse=True)[: -(-count // 2)]
-        ]
+        expected_parents = [ind.id for ind in sorted(children, key=lambda ind: ind.fitness, reverse=True)[:next_count]]
 
 
 def test_train_on_children_train_with_decayed_learning_rates_never_below_the_space():

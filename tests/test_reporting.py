@@ -94,6 +94,9 @@ def test_planned_work_follows_the_generation_loop_and_the_halving_train_on_round
     )
     planned = [planned_work(config, g) for g in range(config.evolution.last_generation + 1)]
     assert planned == [(4, 100), (6, 100), (6, 100), (6, 500), (4, 500), (2, 500)]
+    train_on = {"rounds": 5, "children": 2, "candidates": 3, "halving_every": 2}
+    slower = config_from_dict({"evolution": {"generations": 0, "train_on": train_on}})
+    assert [planned_work(slower, g)[0] for g in range(1, 6)] == [6, 6, 4, 4, 2]
     simple = config_from_dict({"evolution": {"algorithm": "simple", "population": 5, "offspring": 9}})
     assert planned_work(simple, 1)[0] == 5
 

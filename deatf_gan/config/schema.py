@@ -170,8 +170,10 @@ class TrainOnConfig:
     genome, its trained weights, each its own seed) train ``steps`` more generator updates
     (null: ``training.steps``) and are scored like any individual; they become the
     population, so the next round goes on from the best of them. The first round trains the
-    ``candidates`` fittest distinct genomes, each later round half as many (rounded up), so
-    the chain hedges against a search that overrated its winner (successive halving).
+    ``candidates`` fittest distinct genomes, and every ``halving_every`` rounds the number
+    halves (rounded up), so the chain hedges against a search that overrated its winner
+    (successive halving); a longer cadence judges each candidate after a longer training,
+    so a design that learns slowly but goes further is not cut after a few thousand steps.
     ``learning_rate_decay``: each round's children train with both learning rates times this
     factor (not below the search space's minimum): a step schedule across the rounds, the
     annealing a long GAN training uses, so the chain ends at the low rates that sample
@@ -186,6 +188,13 @@ class TrainOnConfig:
     steps: int | None = None
     candidates: int = 1
     learning_rate_decay: float = 1.0
+    halving_every: int = 1
+
+    def candidates_in(self, round_index: int) -> int:
+        """How many distinct genomes round ``round_index`` (from 0) trains on: ``candidates``
+        halved (rounded up) once per ``halving_every`` rounds before it."""
+        halvings = round_index // self.halving_every
+        return -(-self.candidates // (1 << halvings))
 
 
 @dataclass(frozen=True)

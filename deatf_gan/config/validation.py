@@ -188,6 +188,7 @@ def validate_config(config: Config, import_user_code: bool = True) -> None:
     require(train_on.rounds >= 0, "evolution.train_on.rounds", "must be >= 0", train_on.rounds)
     require(train_on.children >= 1, "evolution.train_on.children", "must be >= 1", train_on.children)
     require(train_on.candidates >= 1, "evolution.train_on.candidates", "must be >= 1", train_on.candidates)
+    require(train_on.halving_every >= 1, "evolution.train_on.halving_every", "must be >= 1", train_on.halving_every)
     decay = train_on.learning_rate_decay
     require(0 < decay <= 1, "evolution.train_on.learning_rate_decay", "must be in (0, 1]", decay)
     _require_count_or_null(train_on.steps, "evolution.train_on.steps", "training.steps")

@@ -320,8 +320,8 @@ class _Evolution:
         """A train-on round (``evolution.train_on``): copies of the population's fittest
         genomes train on from their weights, each with its own seed, and become the
         population, so the next round goes on from the best of them. The first round trains
-        ``candidates`` genomes and each later round half as many (rounded up, at least one):
-        successive halving (Jamieson & Talwalkar 2016), so a pick that a short training
+        ``candidates`` genomes and every ``halving_every`` rounds half as many (rounded up,
+        at least one): successive halving (Jamieson & Talwalkar 2016), so a pick that a short training
         overrated can lose to one that keeps improving. A round whose children all failed
         leaves the population as it was. The first round starts the hall of fame afresh: the
         run's answer is the best point of the chain."""
@@ -330,8 +330,7 @@ class _Evolution:
         if not trained:  # nothing to train on (every individual failed): the round has nothing to do
             return population, []
         round_index = generation - self.config.evolution.generations - 1
-        halvings = (1 << round_index) - 1
-        candidates = _fittest_genomes(trained, (settings.candidates + halvings) >> round_index)
+        candidates = _fittest_genomes(trained, settings.candidates_in(round_index))
         if round_index == 0:
             # From here the hall of fame holds the chain's points only: a searched individual's
             # fitness came from a training a fraction as long, and a noisy fitness can rank a
