@@ -168,6 +168,16 @@ def run_one(dataset_name: str, fitness: str, seed: int, args) -> list[dict]:
             **quality,
         }
     ]
+    last = max((ind for ind in result.population if not ind.failed), key=lambda ind: ind.fitness, default=best)
+    if continued and not args.budget and last.id != best.id and last.result.weights is not None:
+        # the chain's last round, beside the best point its (noisy) fitness chose: what
+        # stopping early by that fitness cost or saved
+        last_quality = fresh_quality(
+            last.genome, last.result.weights[0], dataset, last.seed, latent_stddev, args.samples
+        )
+        chain_end = {"fitness": list(last.fitness.values), "trained_steps": last.result.trained_steps}
+        chain_end.update(genome=last.genome.to_dict(), **last_quality)
+        rows.append({**rows[0], "method": method + " [last round]", **chain_end})
     if args.baseline:
         rows += hand_designed_rows(dataset_name, dataset, seed, budget, latent_stddev, args)
     return rows
