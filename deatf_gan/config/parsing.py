@@ -175,8 +175,10 @@ def _genome_files_inlined(raw: Any, folder: Path) -> Any:
     genomes = evolution.get("initial_genomes") if isinstance(evolution, dict) else None
     if not isinstance(genomes, list) or not any(isinstance(g, str) for g in genomes):
         return raw
-    inlined = [_genome_file(folder / g, f"evolution.initial_genomes[{i}]") if isinstance(g, str) else g
-               for i, g in enumerate(genomes)]  # fmt: skip
+    inlined = list(genomes)
+    for i, genome in enumerate(genomes):
+        if isinstance(genome, str):
+            inlined[i] = _genome_file(folder / genome, f"evolution.initial_genomes[{i}]")
     return {**raw, "evolution": {**evolution, "initial_genomes": inlined}}
 
 

@@ -321,8 +321,8 @@ class _Evolution:
         genomes train on from their weights, each with its own seed, and become the
         population, so the next round goes on from the best of them. The first round trains
         ``candidates`` genomes and every ``halving_every`` rounds half as many (rounded up,
-        at least one): successive halving (Jamieson & Talwalkar 2016), so a pick that a short training
-        overrated can lose to one that keeps improving. A round whose children all failed
+        at least one): successive halving (Jamieson & Talwalkar 2016), so a pick that a
+        short training overrated can lose to one that keeps improving. A round whose children all failed
         leaves the population as it was. The first round starts the hall of fame afresh: the
         run's answer is the best point of the chain."""
         settings = self.config.evolution.train_on
