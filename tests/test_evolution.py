@@ -411,6 +411,7 @@ def test_initial_genomes_start_in_generation_zero_in_place_of_as_many_random_one
 
     evolve(_config(generations=0, initial_genomes=[known.to_dict()]), evaluate=_cheap, hooks=[Record()])
     seeded = [evaluated[i].genome for i in sorted(evaluated)]
+    assert [evaluated[i].operators for i in sorted(evaluated)] == [("known_design",)] + [()] * (len(seeded) - 1)
     evaluated.clear()
     evolve(plain, evaluate=_cheap, hooks=[Record()])
     unseeded = [evaluated[i].genome for i in sorted(evaluated)]

@@ -435,8 +435,9 @@ class _Evolution:
         return population
 
     def first_genomes(self) -> list[GANGenome]:
-        """Generation 0: ``evolution.initial_genomes`` in place of the first random ones. All
-        are drawn either way, so the random rest is the genomes an unseeded run starts with."""
+        """Generation 0: ``evolution.initial_genomes`` in place of the first random ones (their
+        lineage says ``known_design``). All are drawn either way, so the random rest is the
+        genomes an unseeded run starts with."""
         drawn = [self.space.sample(self.rng) for _ in range(self.config.evolution.population)]
         known = [GANGenome.from_dict(data) for data in self.config.evolution.initial_genomes]
         return known + drawn[len(known) :]
@@ -444,7 +445,11 @@ class _Evolution:
     def run(self, resume: ResumeState | None = None) -> EvolutionResult:
         start = time.perf_counter()
         if resume is None:
-            population = [self.new_individual(genome, 0) for genome in self.first_genomes()]
+            known = len(self.config.evolution.initial_genomes)
+            population = [
+                self.new_individual(genome, 0, operators=("known_design",) if i < known else ())
+                for i, genome in enumerate(self.first_genomes())
+            ]
             first = 0
         else:
             self.restore(resume)
