@@ -57,13 +57,17 @@ LATENT_DIM = {"digits": 32}  # the hand-designed GAN's latent size; 8 elsewhere
 HAND_LOSSES = ("non_saturating", "least_squares")  # the textbook GAN, and the stronger one at short budgets
 
 
-def hand_designed(dataset_name: str, loss: str = "non_saturating", packing: int = 1, ema: float = 0.0) -> GANGenome:
+def hand_designed(
+    dataset_name: str, loss: str = "non_saturating", packing: int = 1, ema: float = 0.0, batch_size: int = 64
+) -> GANGenome:
     """Two 128-unit ReLU layers per network, Adam 2e-4, batch 64 (a common textbook MLP GAN);
     with ``packing`` > 1 its discriminator judges packs (PacGAN's recipe on the same GAN),
     with ``ema`` > 0 its generator is the average of its weights (Yazıcı et al. 2019)."""
     network = MLPDescriptor((LayerGene(128, "relu"), LayerGene(128, "relu")))
     latent_dim = LATENT_DIM.get(dataset_name, 8)
-    hyper = Hyperparameters(2e-4, 2e-4, "adam", 64, latent_dim, 1, loss=loss, packing=packing, generator_ema=ema)
+    hyper = Hyperparameters(
+        2e-4, 2e-4, "adam", batch_size, latent_dim, 1, loss=loss, packing=packing, generator_ema=ema
+    )
     return GANGenome(network, network, hyper)
 
 
@@ -76,16 +80,22 @@ def hand_designed_rows(dataset_name: str, dataset: Dataset, seed: int, budget: i
     """One row per hand design (each loss of ``--hand-losses``, and PacGAN's packing of
     ``--hand-packing``), each trained ``budget`` steps in one go from ``seed``."""
     common = {"dataset": dataset_name, "seed": seed, "budget_steps": budget, "samples": args.samples}
-    designs = [(loss, 1, 0.0) for loss in args.hand_losses]
-    designs += [("non_saturating", m, ema) for m in args.hand_packing for ema in args.hand_ema]
+    designs = [(loss, 1, 0.0, 64) for loss in args.hand_losses]
+    designs += [
+        ("non_saturating", m, ema, batch)
+        for m in args.hand_packing
+        for ema in args.hand_ema
+        for batch in args.hand_batch
+    ]
     rows = []
-    for loss, packing, ema in designs:
-        genome = hand_designed(dataset_name, loss, packing, ema)
+    for loss, packing, ema, batch_size in designs:
+        genome = hand_designed(dataset_name, loss, packing, ema, batch_size)
         trained, seconds = train_fully(genome, dataset, seed, budget, latent_stddev)
         quality = fresh_quality(genome, trained.weights[0], dataset, seed, latent_stddev, args.samples)
         method = "hand-designed" + ("" if loss == "non_saturating" else f" ({loss})")
         method += f", packing {packing}" if packing > 1 else ""
         method += f", generator EMA {ema:g}" if ema else ""
+        method += f", batch {batch_size}" if batch_size != 64 else ""
         rows.append({**common, "method": method, "evaluations": 1, "seconds": round(seconds, 1), **quality})
     return rows
 
@@ -310,6 +320,9 @@ def main() -> None:
     run_parser.add_argument("--hand-losses", nargs="*", default=list(HAND_LOSSES), choices=HAND_LOSSES)
     run_parser.add_argument(
         "--hand-ema", nargs="*", type=float, default=[0.0], help="generator EMA decays of the packing hand designs"
+    )
+    run_parser.add_argument(
+        "--hand-batch", nargs="*", type=int, default=[64], help="batch sizes of the packing hand designs"
     )
     run_parser.add_argument(
         "--seed-known", action="store_true", help="evolution starts from KNOWN_DESIGNS besides random genomes"
