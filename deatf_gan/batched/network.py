@@ -67,23 +67,30 @@ class LayerGenes(NamedTuple):
 
     @classmethod
     def of(cls, shape: NetworkShape, genes: RoleGenes) -> LayerGenes:
-        layers, names = range(shape.layers), shape.activations
-        onehot = [[genes.activation[:, j, i, None, None] for i in range(len(names))] for j in layers]
+        """Each field split per layer by one ``tf.unstack``: a slice per layer and option
+        would be four graph nodes each, which every process traces and lowers to XLA again."""
+        layers, names = shape.layers, shape.activations
+
+        def per_layer(values, *trailing: int) -> list:
+            """``[K, L, ...]`` → L tensors ``[K, *trailing]``."""
+            moved = tf.transpose(values, [1, 0, *range(2, len(values.shape))])
+            return tf.unstack(tf.reshape(moved, [layers, -1, *trailing]), layers)
 
         def family(coefficient: int) -> list:
-            return [
-                sum(o * PIECEWISE[n][coefficient] for o, n in zip(onehot[j], names) if n in PIECEWISE) for j in layers
-            ]
+            weights = [PIECEWISE[name][coefficient] if name in PIECEWISE else 0.0 for name in names]
+            return per_layer(tf.linalg.matvec(genes.activation, tf.constant(weights)), 1, 1)
 
+        onehot = tf.transpose(genes.activation > 0, [1, 2, 0])  # [L, A, K]
+        options = tf.unstack(tf.reshape(onehot, [layers * len(names), -1, 1, 1]), layers * len(names))
         return cls(
-            units=[genes.unit_mask[:, j, None, :] for j in layers],
-            layer_on=[genes.layer_on[:, j] > 0 for j in layers],
-            activation=[[o > 0 for o in onehot[j]] for j in layers],
+            units=per_layer(genes.unit_mask, 1, shape.units),
+            layer_on=per_layer(genes.layer_on > 0),
+            activation=[options[j * len(names) : (j + 1) * len(names)] for j in range(layers)],
             slope=family(0),
             exp_weight=family(1),
-            bn_on=[genes.bn_on[:, j] > 0 for j in layers],
-            bias_on=[1.0 - genes.bn_on[:, j, None] for j in layers],
-            dropout=[genes.dropout[:, j, None, None, None] for j in layers],
+            bn_on=per_layer(genes.bn_on > 0),
+            bias_on=per_layer(1.0 - genes.bn_on, 1),
+            dropout=per_layer(genes.dropout, 1, 1, 1),
         )
 
 
@@ -115,33 +122,38 @@ def forward(shape: NetworkShape, params: Params, genes: LayerGenes, x, moving, b
     k, training = params.kernels[0].shape[0], batch is not None
     means, variances = list(moving[0]), list(moving[1])
 
+    if training:  # the batch's row weights and counts, shaped once for every layer
+        row_weights = tf.reshape(batch.mask, [k, 1, -1, 1])
+        row_count = tf.reshape(batch.count, [k, 1, 1])
+
     def normalise(j: int, z, mean_j, variance_j, on):
         """Layer ``j``'s batch norm of ``z``; ``on`` (``[K]``) leaves ``z`` exactly as it is,
         and the statistics unchanged, where the layer has none."""
         if training:
             grouped = tf.reshape(z, [k, groups, -1, shape.units])
-            weights = batch.mask[:, None, :, None]
-            mean = tf.reduce_sum(grouped * weights, axis=2) / batch.count[:, None, None]
-            centred = (grouped - tf.stop_gradient(mean)[:, :, None, :]) * weights
-            variance = tf.reduce_sum(tf.square(centred), axis=2) / batch.count[:, None, None]
-            apply = tf.logical_and(batch.update, on)
-            for group in range(groups):
-                mean_j = where_individual(apply, mean_j * BN_MOMENTUM + mean[:, group] * (1.0 - BN_MOMENTUM), mean_j)
-                variance_j = where_individual(
-                    apply, variance_j * BN_MOMENTUM + variance[:, group] * (1.0 - BN_MOMENTUM), variance_j
+            mean = tf.reduce_sum(grouped * row_weights, axis=2) / row_count
+            centred = (grouped - tf.expand_dims(tf.stop_gradient(mean), 2)) * row_weights
+            variance = tf.reduce_sum(tf.square(centred), axis=2) / row_count
+            apply = tf.reshape(tf.logical_and(batch.update, on), [k, 1])
+            by_group = zip(tf.unstack(mean, groups, axis=1), tf.unstack(variance, groups, axis=1))
+            for group_mean, group_variance in by_group:  # in group order, as successive Keras calls
+                mean_j = tf.where(apply, mean_j * BN_MOMENTUM + group_mean * (1.0 - BN_MOMENTUM), mean_j)
+                variance_j = tf.where(
+                    apply, variance_j * BN_MOMENTUM + group_variance * (1.0 - BN_MOMENTUM), variance_j
                 )
         else:
-            grouped, mean, variance = z[:, None], mean_j[:, None], variance_j[:, None]
-        inverse = tf.math.rsqrt(variance + BN_EPSILON) * params.gammas[j][:, None, :]
-        shift = params.betas[j][:, None, :] - mean * inverse
+            grouped, mean, variance = tf.expand_dims(z, 1), tf.expand_dims(mean_j, 1), tf.expand_dims(variance_j, 1)
+        inverse = tf.math.rsqrt(variance + BN_EPSILON) * tf.expand_dims(params.gammas[j], 1)
+        shift = tf.expand_dims(params.betas[j], 1) - mean * inverse
         # y = z·1 + 0 (exactly z) where the layer has no batch norm
-        shift = tf.where(on[:, None, None], shift, 0.0)
-        inverse = tf.where(on[:, None, None], inverse, 1.0)
-        return tf.reshape(grouped * inverse[:, :, None, :] + shift[:, :, None, :], tf.shape(z)), mean_j, variance_j
+        has_norm = tf.reshape(on, [k, 1, 1])
+        shift, inverse = tf.where(has_norm, shift, 0.0), tf.where(has_norm, inverse, 1.0)
+        out = grouped * tf.expand_dims(inverse, 2) + tf.expand_dims(shift, 2)
+        return tf.reshape(out, tf.shape(z)), mean_j, variance_j
 
     def layer(j: int, h, mean_j, variance_j):
         bias = params.biases[j] * genes.bias_on[j] if shape.batch_norm else params.biases[j]  # none before BN
-        z = tf.einsum("kbi,kiu->kbu", h, params.kernels[j]) + bias[:, None, :]
+        z = tf.einsum("kbi,kiu->kbu", h, params.kernels[j]) + tf.expand_dims(bias, 1)
         if shape.batch_norm:
             z, mean_j, variance_j = normalise(j, z, mean_j, variance_j, genes.bn_on[j])
         a = _activate(z, shape.activations, genes, j)
