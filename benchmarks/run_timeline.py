@@ -65,9 +65,34 @@ if WORKER:
     timed(evaluator, "train_chunk", f"train call ({SEGMENT_STEPS} steps a segment)")
     timed(engine.TrainedChunk, "score_and_generate", "score call")
     timed(evaluator, "judged_generator_losses", "judge")
-    timed(compiled.CompiledFunction, "_prepare", "graph loaded or traced in")
+    timed(compiled.CompiledFunction, "prepare", "functions traced in")
     timed(models, "model_files", "hall-of-fame member's model files made in")
 timed(runs.RunDirectory, "on_generation", "run directory updated in")
+
+
+def first_calls_timed() -> None:
+    """Record each compiled function's first call per argument shape: it lowers the traced
+    graph to XLA and loads the compiled code from the disk cache (or compiles it), then runs."""
+    call, seen = compiled.CompiledFunction.__call__, set()
+
+    @functools.wraps(call)
+    def wrapper(self, *args):
+        key = (id(self), compiled._signature(args))
+        if key in seen:
+            return call(self, *args)
+        began = time.time()
+        try:
+            return call(self, *args)
+        finally:
+            seen.add(key)
+            name = getattr(self.function.python_function, "func", self.function.python_function).__name__
+            record(f"first call of {name} (lowered, loaded or compiled, and run) in {time.time() - began:.2f} s")
+
+    compiled.CompiledFunction.__call__ = wrapper
+
+
+if WORKER:
+    first_calls_timed()
 
 
 def summary() -> str:

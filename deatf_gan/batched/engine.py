@@ -284,10 +284,17 @@ class TrainedChunk:
         return self.score_and_generate(latent, real)[:2]
 
     def score_and_generate(self, latent, real):
-        return compiled_functions(self.superset).score_and_generate(self.genes, self.state, latent, real)
+        return compiled_functions(self.superset).score_and_generate(self._inference_genes, self.state, latent, real)
 
     def generate(self, latent):
-        return compiled_functions(self.superset).generate(self.genes, self.state, latent)
+        return compiled_functions(self.superset).generate(self._inference_genes, self.state, latent)
+
+    @functools.cached_property
+    def _inference_genes(self) -> ChunkGenes:
+        """The genes with the minibatch's row mask cut to one column: inference never reads
+        it, and a shape that does not depend on the batch bucket lets every bucket's calls
+        share one compiled scoring function (each shape is lowered to XLA once per process)."""
+        return self.genes._replace(sample_mask=self.genes.sample_mask[:, :1])
 
     def export(self, index: int, genome: GANGenome, dataset: Dataset) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Member ``index``'s trained weights as ``(generator, discriminator)`` Keras weight lists."""
