@@ -257,12 +257,20 @@ def prepare(superset: Superset, data_rows: int, data_dim: int, eval_rows: int) -
     superset = dataclasses.replace(superset, batch=None)
     functions, k, spec = compiled_functions(superset), superset.population, tf.TensorSpec
     genes, state = chunk_specs(superset, data_dim)
-    segment = spec([k, SEGMENT_STEPS * superset.discriminator_steps, None], tf.int32)
-    step = spec([], tf.int32)
-    functions.train.prepare(genes, state, spec([data_rows, data_dim]), segment, step, step, spec([]))
+    functions.train.prepare(*training_signature(superset, data_rows, data_dim))
     latent, real = spec([k, eval_rows, superset.latent]), spec([k, min(eval_rows, data_rows), data_dim])
     functions.score_and_generate.prepare(genes, state, latent, real)
     functions.generate.prepare(genes, state, spec([k, data_rows, superset.latent]))
+
+
+def training_signature(superset: Superset, data_rows: int, data_dim: int) -> tuple:
+    """The ``tf.TensorSpec``s the training function is traced for: the superset's genes and
+    state, data of ``data_rows``, and a segment's minibatch rows with the batch left open."""
+    k, spec = superset.population, tf.TensorSpec
+    genes, state = chunk_specs(dataclasses.replace(superset, batch=None), data_dim)
+    segment = spec([k, SEGMENT_STEPS * superset.discriminator_steps, None], tf.int32)
+    step = spec([], tf.int32)
+    return genes, state, spec([data_rows, data_dim]), segment, step, step, spec([])
 
 
 @dataclass(frozen=True)
