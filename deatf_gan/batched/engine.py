@@ -256,8 +256,9 @@ def prepare(superset: Superset, data_rows: int, data_dim: int, eval_rows: int) -
     scoring batches of ``eval_rows`` (``compiled.CompiledFunction.prepare``)."""
     superset = dataclasses.replace(superset, batch=None)
     functions, k, spec = compiled_functions(superset), superset.population, tf.TensorSpec
-    genes, state = chunk_specs(superset, data_dim)
-    functions.train.prepare(*training_signature(superset, data_rows, data_dim))
+    signature = training_signature(superset, data_rows, data_dim)
+    functions.train.prepare(*signature)
+    genes, state = signature[:2]
     latent, real = spec([k, eval_rows, superset.latent]), spec([k, min(eval_rows, data_rows), data_dim])
     functions.score_and_generate.prepare(genes, state, latent, real)
     functions.generate.prepare(genes, state, spec([k, data_rows, superset.latent]))
